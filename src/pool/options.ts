@@ -1,0 +1,197 @@
+import type { Registry } from 'prom-client';
+import { PoolConfigError } from '../errors/index.js';
+
+/** Phase timeouts, set on the undici dispatcher itself (not only an AbortController). `0` disables one. */
+export interface PoolTimeouts {
+  /** Longest time to establish a TCP (+TLS) connection. */
+  connectMs: number;
+  /** Longest wait for response headers once the request is sent (undici's `headersTimeout`, 300 s by default there). */
+  headersMs: number;
+  /** Longest idle gap between two body chunks (undici's `bodyTimeout`); a stalled stream fails instead of hanging. */
+  bodyMs: number;
+  /** Longest wait in the pool's queue for a concurrency slot; beyond it `PoolAcquireTimeoutError`. */
+  acquireMs: number;
+  /**
+   * Overall deadline from slot acquired to response body fully read, retries included. It is also what frees
+   * the slot of a response whose body nobody reads or cancels. `0` disables it (long SSE streams).
+   */
+  requestMs: number;
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt; `0` disables retrying. */
+  maxRetries: number;
+  /** First backoff step; doubles each retry, with full jitter. */
+  baseDelayMs: number;
+  /** Cap of one backoff step. */
+  maxDelayMs: number;
+  /** Total time a request may spend waiting between retries; a `Retry-After` beyond what is left is not waited for. */
+  budgetMs: number;
+}
+
+/** What an operation classifier sees of a request: never the body, never headers. */
+export interface RequestDescriptor {
+  method: string;
+  url: URL;
+}
+
+export interface TlsOptions {
+  /** Extra CA certificates to trust (PEM), e.g. a self-signed upstream in tests. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface PoolOptions {
+  /** Becomes the `pool` label: `[a-z][a-z0-9_]*`. */
+  name: string;
+  /** `http(s)://host[:port]`, no path, no credentials. */
+  origin: string | URL;
+  /** Max sockets to the origin. Default 10. */
+  connections?: number;
+  /** How long an idle keep-alive socket is kept. Default 4000: below the 5 s idle timeout of Node servers and most proxies, so we close first. */
+  keepAliveTimeoutMs?: number;
+  /** Negotiate HTTP/2 over TLS (ALPN). Default false. */
+  allowH2?: boolean;
+  /** Requests in flight at once. Default: `connections`. */
+  maxConcurrent?: number;
+  /** Requests allowed to wait for a slot; beyond it `PoolQueueFullError`. Default 1000. */
+  maxQueued?: number;
+  timeouts?: Partial<PoolTimeouts>;
+  /** Retry policy, or `false` for none. */
+  retry?: Partial<RetryOptions> | false;
+  /** prom-client registry to record into. Default: poolscope's own `registry`. */
+  registry?: Registry;
+  /** Operation names declared up front; they never fold into `other`. */
+  operations?: readonly string[];
+  /** Distinct undeclared operation names kept before the rest fold into `other`. Default 50. */
+  maxOperations?: number;
+  /** Names a `pool.fetch` request's operation. Default: the lowercased HTTP method. */
+  operationOf?: (request: RequestDescriptor) => string;
+  /** Requests kept for the stats snapshot's average and percentiles. Default 1000 (the reference design's window). */
+  statsWindowSize?: number;
+  tls?: TlsOptions;
+}
+
+export interface ResolvedPoolOptions {
+  name: string;
+  origin: string;
+  connections: number;
+  keepAliveTimeoutMs: number;
+  allowH2: boolean;
+  maxConcurrent: number;
+  maxQueued: number;
+  timeouts: PoolTimeouts;
+  retry: RetryOptions;
+  registry: Registry | undefined;
+  operations: readonly string[];
+  maxOperations: number;
+  operationOf: ((request: RequestDescriptor) => string) | undefined;
+  statsWindowSize: number;
+  tls: TlsOptions | undefined;
+}
+
+export const POOL_DEFAULTS = {
+  connections: 10,
+  keepAliveTimeoutMs: 4_000,
+  allowH2: false,
+  maxQueued: 1_000,
+  maxOperations: 50,
+  statsWindowSize: 1_000,
+  timeouts: { connectMs: 10_000, headersMs: 60_000, bodyMs: 60_000, acquireMs: 5_000, requestMs: 120_000 },
+  retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 2_000, budgetMs: 10_000 },
+} as const satisfies {
+  connections: number;
+  keepAliveTimeoutMs: number;
+  allowH2: boolean;
+  maxQueued: number;
+  maxOperations: number;
+  statsWindowSize: number;
+  timeouts: PoolTimeouts;
+  retry: RetryOptions;
+};
+
+export const POOL_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+/** Validates options and fills in defaults. Throws `PoolConfigError` naming the first option at fault. */
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  if (options === null || typeof options !== 'object') throw new PoolConfigError('options', 'must be an object');
+  const { name } = options;
+  if (typeof name !== 'string' || !POOL_NAME_PATTERN.test(name)) {
+    throw new PoolConfigError('name', 'must match [a-z][a-z0-9_]* (it becomes the "pool" label)');
+  }
+  const origin = resolveOrigin(options.origin, name);
+  const connections = integer(options.connections, POOL_DEFAULTS.connections, 'connections', name, 1);
+  const timeouts: PoolTimeouts = {
+    connectMs: integer(options.timeouts?.connectMs, POOL_DEFAULTS.timeouts.connectMs, 'timeouts.connectMs', name, 0),
+    headersMs: integer(options.timeouts?.headersMs, POOL_DEFAULTS.timeouts.headersMs, 'timeouts.headersMs', name, 0),
+    bodyMs: integer(options.timeouts?.bodyMs, POOL_DEFAULTS.timeouts.bodyMs, 'timeouts.bodyMs', name, 0),
+    acquireMs: integer(options.timeouts?.acquireMs, POOL_DEFAULTS.timeouts.acquireMs, 'timeouts.acquireMs', name, 0),
+    requestMs: integer(options.timeouts?.requestMs, POOL_DEFAULTS.timeouts.requestMs, 'timeouts.requestMs', name, 0),
+  };
+  const retryInput = options.retry === false ? { maxRetries: 0 } : (options.retry ?? {});
+  const retry: RetryOptions = {
+    maxRetries: integer(retryInput.maxRetries, POOL_DEFAULTS.retry.maxRetries, 'retry.maxRetries', name, 0),
+    baseDelayMs: integer(retryInput.baseDelayMs, POOL_DEFAULTS.retry.baseDelayMs, 'retry.baseDelayMs', name, 0),
+    maxDelayMs: integer(retryInput.maxDelayMs, POOL_DEFAULTS.retry.maxDelayMs, 'retry.maxDelayMs', name, 0),
+    budgetMs: integer(retryInput.budgetMs, POOL_DEFAULTS.retry.budgetMs, 'retry.budgetMs', name, 0),
+  };
+  if (options.operationOf !== undefined && typeof options.operationOf !== 'function') {
+    throw new PoolConfigError('operationOf', 'must be a function', name);
+  }
+  const operations = options.operations ?? [];
+  if (!Array.isArray(operations)) throw new PoolConfigError('operations', 'must be an array of names', name);
+  for (const operation of operations) {
+    if (typeof operation !== 'string' || operation.length === 0 || operation.length > 64) {
+      throw new PoolConfigError('operations', 'every name must be a non-empty string of at most 64 characters', name);
+    }
+  }
+  if (options.allowH2 !== undefined && typeof options.allowH2 !== 'boolean') {
+    throw new PoolConfigError('allowH2', 'must be a boolean', name);
+  }
+  return {
+    name,
+    origin,
+    connections,
+    keepAliveTimeoutMs: integer(options.keepAliveTimeoutMs, POOL_DEFAULTS.keepAliveTimeoutMs, 'keepAliveTimeoutMs', name, 1),
+    allowH2: options.allowH2 ?? POOL_DEFAULTS.allowH2,
+    maxConcurrent: integer(options.maxConcurrent, connections, 'maxConcurrent', name, 1),
+    maxQueued: integer(options.maxQueued, POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
+    timeouts,
+    retry,
+    registry: options.registry,
+    operations,
+    maxOperations: integer(options.maxOperations, POOL_DEFAULTS.maxOperations, 'maxOperations', name, 1),
+    operationOf: options.operationOf,
+    statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
+    tls: options.tls,
+  };
+}
+
+function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new PoolConfigError(option, 'must be an integer', pool);
+  }
+  if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
+  return value;
+}
+
+function resolveOrigin(value: unknown, pool: string): string {
+  let url: URL;
+  try {
+    url = value instanceof URL ? value : new URL(String(value));
+  } catch {
+    throw new PoolConfigError('origin', 'must be an absolute http(s) URL such as https://api.example.com', pool);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PoolConfigError('origin', 'must use http: or https:', pool);
+  }
+  if (url.username || url.password) {
+    throw new PoolConfigError('origin', 'must not carry credentials; pass them as headers', pool);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    throw new PoolConfigError('origin', 'must be an origin only (no path, query or fragment)', pool);
+  }
+  return url.origin;
+}
