@@ -1,5 +1,11 @@
 // The public API of poolscope, and nothing else.
 export * from './errors/index.js';
+export { createPool, UpstreamPool } from './pool/pool.js';
+export type { FetchInput, PoolFetch, RequestLike } from './pool/pool.js';
 export type { PoolOptions, PoolTimeouts, RetryOptions, RequestDescriptor, TlsOptions } from './pool/options.js';
 export { POOL_DEFAULTS } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';
+export type { PoolEventMap, Outcome } from './pool/events.js';
+export { registry, VERSION } from './metrics/registry.js';
+export { metricsFor } from './metrics/families.js';
+export type { BuildMode, PoolscopeMetrics } from './metrics/families.js';

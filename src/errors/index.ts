@@ -121,3 +121,18 @@ export class PoolClosedError extends PoolscopeError {
     super(`Pool "${pool}" is closed`, pool);
   }
 }
+
+/** `pool.fetch` was given a URL on another origin than the pool's. */
+export class PoolOriginError extends PoolscopeError {
+  readonly code = 'POOLSCOPE_ORIGIN_MISMATCH';
+  readonly reason: FailureReason = 'other';
+  constructor(
+    pool: string,
+    /** The pool's origin. */
+    readonly expected: string,
+    /** The request's origin (never its path or query, which may carry ids). */
+    readonly actual: string,
+  ) {
+    super(`Pool "${pool}" serves ${expected}; it cannot send a request to ${actual}`, pool);
+  }
+}

@@ -1,0 +1,105 @@
+/** The validated configuration `loadConfig()` returns. Field comments name the variable each comes from. */
+
+/** `live` when any upstream is configured (or `POOLSCOPE_MODE=live`), else `demo`. */
+export type PoolscopeMode = 'demo' | 'live';
+/** `POOLSCOPE_MODE`: what the operator asked for. */
+export type PoolscopeModeSetting = 'auto' | 'demo' | 'live';
+/** `POOL_PROFILE`. */
+export type PoolProfile = 'dev' | 'prod-low' | 'prod-high';
+/** `LOG_LEVEL`: pino's levels. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServiceConfig {
+  /** `HOST` */
+  host: string;
+  /** `PORT` */
+  port: number;
+  /** `MONITORING_TOKEN`: the bearer token of the monitoring API. Secret: not enumerable. */
+  monitoringToken?: string;
+  /** `METRICS_AUTH`: whether `/metrics` needs the bearer token too. */
+  metricsAuth: boolean;
+  /** `HEALTH_INTERVAL_SECONDS` */
+  healthIntervalSeconds: number;
+  /** `LOG_LEVEL` */
+  logLevel: LogLevel;
+  /** `SHUTDOWN_TIMEOUT_MS` */
+  shutdownTimeoutMs: number;
+}
+
+export interface SupabaseConfig {
+  /** `SUPABASE_URL` */
+  url: string;
+  /** `SUPABASE_ANON_KEY`. Secret: not enumerable. */
+  anonKey?: string;
+  /** `SUPABASE_SERVICE_ROLE_KEY`. Secret: not enumerable. */
+  serviceRoleKey?: string;
+  /** `SUPABASE_POOL_SIZE`: sockets and requests in flight. */
+  poolSize: number;
+  /** `SUPABASE_MAX_KEEPALIVE`: idle sockets kept for reuse (`0` turns keep-alive off). */
+  maxKeepAlive: number;
+  /** `SUPABASE_TIMEOUT` */
+  timeoutSeconds: number;
+  /** `SUPABASE_TABLES`: table names allowed in operation labels; empty when unset. */
+  tables: string[];
+}
+
+export interface PineconeConfig {
+  /** `PINECONE_API_KEY`. Secret: not enumerable. */
+  apiKey: string;
+  /** `PINECONE_INDEX_NAME` */
+  indexName?: string;
+  /** `PINECONE_INDEX_HOST`: the data plane host, as given (bare host or URL). */
+  indexHost?: string;
+  /** `PINECONE_CONTROLLER_HOST`: control plane override, as given. */
+  controllerHost?: string;
+  /** `PINECONE_POOL_SIZE`: sockets and requests in flight. */
+  poolSize: number;
+  /** `PINECONE_POOL_MAXSIZE`: idle sockets kept for reuse (urllib3's `maxsize`). */
+  poolMaxSize: number;
+  /** `PINECONE_POOL_TIMEOUT` */
+  timeoutSeconds: number;
+}
+
+export interface OpenAIConfig {
+  /** `OPENAI_API_KEY`. Secret: not enumerable. */
+  apiKey: string;
+  /** `OPENAI_BASE_URL` */
+  baseURL: string;
+  /** `OPENAI_MAX_CONCURRENT`: requests in flight. */
+  maxConcurrent: number;
+  /** `OPENAI_POOL_SIZE`: sockets. */
+  poolSize: number;
+  /** `OPENAI_TIMEOUT` */
+  timeoutSeconds: number;
+  /** `OPENAI_MAX_RETRIES` */
+  maxRetries: number;
+  /** `OPENAI_MODELS`: overrides the default model allow-list for labels; absent when unset. */
+  models?: string[];
+}
+
+export interface DatabaseConfig {
+  /** `DATABASE_URL`. Carries the password: not enumerable; log `redactUrl(url)`. */
+  url: string;
+  /** `DATABASE_POOL_SIZE` */
+  poolSize: number;
+  /** `DATABASE_POOL_MIN` */
+  min: number;
+  /** `DATABASE_IDLE_TIMEOUT_MS` */
+  idleTimeoutMs: number;
+  /** `DATABASE_CONNECTION_TIMEOUT_MS` */
+  connectionTimeoutMs: number;
+  /** `DATABASE_STATEMENT_TIMEOUT_MS` */
+  statementTimeoutMs: number;
+}
+
+export interface PoolscopeConfig {
+  mode: PoolscopeMode;
+  service: ServiceConfig;
+  /** `POOL_PROFILE`, when set. */
+  profile?: PoolProfile;
+  /** Each upstream's section is present only when that upstream is configured. */
+  supabase?: SupabaseConfig;
+  pinecone?: PineconeConfig;
+  openai?: OpenAIConfig;
+  database?: DatabaseConfig;
+}

@@ -1,0 +1,199 @@
+import { POOL_SIZE_VARIABLES, THRESHOLDS, type Thresholds } from './thresholds.js';
+
+export type Severity = 'warning' | 'critical';
+
+/** One Prometheus alerting rule, as shipped in `alerts/poolscope.rules.yml`. */
+export interface AlertRule {
+  alert: AlertName;
+  expr: string;
+  for: string;
+  severity: Severity;
+  summary: string;
+  description: string;
+  runbookUrl: string;
+}
+
+export const ALERT_NAMES = [
+  'HighConnectionPoolUtilization',
+  'ConnectionFailures',
+  'PoolQueueBuildingUp',
+  'PoolAcquireTimeouts',
+  'HighErrorRatio',
+  'SlowRequests',
+  'OpenAIRateLimitHeadroomLow',
+  'UpstreamDown',
+  'PoolscopeTargetDown',
+] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** Where the runbooks live; each alert links to `<base><AlertName>.md` (the files under `docs/runbooks/`). */
+export const RUNBOOK_BASE_URL = 'https://github.com/poolscope/poolscope/blob/main/docs/runbooks/';
+
+export function runbookUrl(alert: AlertName): string {
+  return `${RUNBOOK_BASE_URL}${alert}.md`;
+}
+
+// Every per-pool series keeps job and instance, so a notification says which replica is in trouble and
+// PoolscopeTargetDown can inhibit the alerts of the instance it covers.
+const BY = 'job, instance, pool';
+
+/** Builds every alerting rule from `thresholds`. Pure: the same thresholds give the same rules, in the same order. */
+export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
+  const t = thresholds;
+  const latencyPools = Object.keys(t.latencyP95.byPoolSeconds).sort();
+  const headroomPools = regexAlternatives(t.rateLimitHeadroom.pools);
+  const rules: Array<Omit<AlertRule, 'runbookUrl'>> = [
+    {
+      alert: 'HighConnectionPoolUtilization',
+      expr: `poolscope_pool_utilization_ratio > ${t.utilization.ratio}`,
+      for: t.utilization.for,
+      severity: 'warning',
+      summary: 'Connection pool {{ $labels.pool }} is more than ' + percent(t.utilization.ratio) + ' utilized',
+      description:
+        '{{ $value | humanizePercentage }} of the {{ $labels.pool }} pool\'s connections on {{ $labels.instance }} ' +
+        `have been in use for more than ${t.utilization.for}; requests will start to queue. ` +
+        `Consider increasing ${poolSizeVariableTemplate()}.`,
+    },
+    {
+      alert: 'ConnectionFailures',
+      expr: `sum by (${BY}, reason) (increase(poolscope_pool_connection_errors_total[${t.connectionErrors.window}])) > 0`,
+      for: t.connectionErrors.for,
+      severity: 'warning',
+      summary: 'Pool {{ $labels.pool }} keeps failing to connect to its upstream ({{ $labels.reason }})',
+      description:
+        `{{ $value | humanize }} connection attempts of the {{ $labels.pool }} pool on {{ $labels.instance }} failed ` +
+        `with reason {{ $labels.reason }} in the last ${t.connectionErrors.window}, and failures have continued for ` +
+        `more than ${t.connectionErrors.for}. Check the upstream's address, DNS, TLS and its connection limit.`,
+    },
+    {
+      alert: 'PoolQueueBuildingUp',
+      expr: 'poolscope_pool_pending_requests > 0',
+      for: t.queue.for,
+      severity: 'warning',
+      summary: 'Requests have been queueing in pool {{ $labels.pool }} for ' + t.queue.for,
+      description:
+        '{{ $value | humanize }} requests are waiting for a slot or a connection in the {{ $labels.pool }} pool on ' +
+        `{{ $labels.instance }}, and the queue has not drained for ${t.queue.for}. ` +
+        `Consider increasing ${poolSizeVariableTemplate()}, or find out why requests hold their slots so long.`,
+    },
+    {
+      alert: 'PoolAcquireTimeouts',
+      expr:
+        `sum by (${BY}, reason) (increase(poolscope_request_failures_total` +
+        `{reason=~"${regexAlternatives(t.acquireTimeouts.reasons)}"}[${t.acquireTimeouts.window}])) > 0`,
+      for: t.acquireTimeouts.for,
+      severity: 'warning',
+      summary: 'Pool {{ $labels.pool }} is rejecting requests ({{ $labels.reason }})',
+      description:
+        `{{ $value | humanize }} requests to the {{ $labels.pool }} pool on {{ $labels.instance }} failed with ` +
+        `{{ $labels.reason }} in the last ${t.acquireTimeouts.window}: the pool is saturated. ` +
+        `Consider increasing ${poolSizeVariableTemplate()}.`,
+    },
+    {
+      alert: 'HighErrorRatio',
+      expr: [
+        `sum by (${BY}) (rate(poolscope_request_duration_seconds_count{outcome="error"}[${t.errorRatio.window}]))`,
+        '/',
+        // No traffic, no ratio: the `> 0` drops idle pools instead of dividing by zero.
+        `(sum by (${BY}) (rate(poolscope_request_duration_seconds_count[${t.errorRatio.window}])) > 0)`,
+        `> ${t.errorRatio.ratio}`,
+      ].join('\n'),
+      for: t.errorRatio.for,
+      severity: 'critical',
+      summary: 'More than ' + percent(t.errorRatio.ratio) + ' of requests through pool {{ $labels.pool }} fail',
+      description:
+        '{{ $value | humanizePercentage }} of the requests through the {{ $labels.pool }} pool on {{ $labels.instance }} ' +
+        `failed over the last ${t.errorRatio.window}. See poolscope_request_failures_total by reason for why.`,
+    },
+    {
+      alert: 'SlowRequests',
+      expr: [
+        ...latencyPools.map(
+          (pool) =>
+            `${p95Expr(`pool="${pool}"`, t.latencyP95.window)} > ${t.latencyP95.byPoolSeconds[pool] ?? t.latencyP95.defaultSeconds}`,
+        ),
+        latencyPools.length > 0
+          ? `${p95Expr(`pool!~"${regexAlternatives(latencyPools)}"`, t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`
+          : `${p95Expr('', t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`,
+      ].join('\nor\n'),
+      for: t.latencyP95.for,
+      severity: 'warning',
+      summary: 'p95 latency of pool {{ $labels.pool }} is above its threshold',
+      description:
+        '95 % of the requests through the {{ $labels.pool }} pool on {{ $labels.instance }} took up to ' +
+        `{{ $value | humanizeDuration }} over the last ${t.latencyP95.window} ` +
+        `(threshold ${latencyThresholdTemplate(t)}), for more than ${t.latencyP95.for}.`,
+    },
+    {
+      alert: 'OpenAIRateLimitHeadroomLow',
+      expr: [
+        '(',
+        `  poolscope_ratelimit_remaining{pool=~"${headroomPools}"}`,
+        `  / (poolscope_ratelimit_limit{pool=~"${headroomPools}"} > 0)`,
+        `) < ${t.rateLimitHeadroom.ratio}`,
+        // The gauges keep the last headers seen: without traffic they would report an exhausted window forever.
+        `and on (${BY})`,
+        `sum by (${BY}) (rate(poolscope_request_duration_seconds_count{pool=~"${headroomPools}"}[${t.rateLimitHeadroom.window}])) > 0`,
+      ].join('\n'),
+      for: t.rateLimitHeadroom.for,
+      severity: 'warning',
+      summary: 'Pool {{ $labels.pool }} is close to its {{ $labels.limit_type }} rate limit',
+      description:
+        'Only {{ $value | humanizePercentage }} of the {{ $labels.limit_type }} rate limit of the {{ $labels.pool }} ' +
+        `pool on {{ $labels.instance }} is left (threshold ${percent(t.rateLimitHeadroom.ratio)}), for more than ` +
+        `${t.rateLimitHeadroom.for}; 429s are next. Lower ${poolSizeVariableTemplate()} or ask for a higher limit.`,
+    },
+    {
+      alert: 'UpstreamDown',
+      expr: 'poolscope_upstream_up == 0',
+      for: t.upstreamDown.for,
+      severity: 'critical',
+      summary: 'Upstream of pool {{ $labels.pool }} fails its health check',
+      description:
+        'The health check of the {{ $labels.pool }} upstream, run by {{ $labels.instance }}, has failed for more ' +
+        `than ${t.upstreamDown.for} (poolscope_upstream_up = {{ $value }}).`,
+    },
+    {
+      alert: 'PoolscopeTargetDown',
+      expr: `up{job="${t.targetDown.job}"} == 0`,
+      for: t.targetDown.for,
+      severity: 'critical',
+      summary: 'Prometheus cannot scrape poolscope on {{ $labels.instance }}',
+      description:
+        `Scrapes of {{ $labels.instance }} (job {{ $labels.job }}) have failed for more than ${t.targetDown.for} ` +
+        '(up = {{ $value }}): none of its pools is being watched.',
+    },
+  ];
+  return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert) }));
+}
+
+function p95Expr(matcher: string, window: string): string {
+  const selector = matcher ? `{${matcher}}` : '';
+  return `histogram_quantile(0.95, sum by (${BY}, le) (rate(poolscope_request_duration_seconds_bucket${selector}[${window}])))`;
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
+}
+
+/** `a|b|c` for a `=~` matcher; pool and reason names are `[a-z0-9_]`, nothing to escape. */
+function regexAlternatives(values: readonly string[]): string {
+  return [...values].sort().join('|');
+}
+
+/** A Go template naming the setting to change for `$labels.pool`, so the notification says it outright. */
+function poolSizeVariableTemplate(): string {
+  const branches = Object.entries(POOL_SIZE_VARIABLES)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([pool, variable], i) => `{{ ${i === 0 ? 'if' : 'else if'} eq $labels.pool "${pool}" }}${variable}`);
+  return `${branches.join('')}{{ else }}the pool's connections / maxConcurrent{{ end }}`;
+}
+
+function latencyThresholdTemplate(t: Thresholds): string {
+  const pools = Object.keys(t.latencyP95.byPoolSeconds).sort();
+  if (pools.length === 0) return `${t.latencyP95.defaultSeconds}s`;
+  const branches = pools.map(
+    (pool, i) => `{{ ${i === 0 ? 'if' : 'else if'} eq $labels.pool "${pool}" }}${t.latencyP95.byPoolSeconds[pool]}s`,
+  );
+  return `${branches.join('')}{{ else }}${t.latencyP95.defaultSeconds}s{{ end }}`;
+}

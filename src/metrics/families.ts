@@ -1,0 +1,157 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ACQUIRE_WAIT_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
+import { VERSION } from './registry.js';
+
+/** What the scrape-time gauges read from a live pool. */
+export interface LivePoolGauges {
+  readonly name: string;
+  live(): {
+    activeConnections: number;
+    idleConnections: number;
+    poolSize: number;
+    activeRequests: number;
+    pendingRequests: number;
+    maxConcurrent: number;
+    maxQueued: number;
+  };
+}
+
+export type BuildMode = 'library' | 'demo' | 'live';
+
+/**
+ * The metric families of one registry, shared by every pool recording into it. Gauges are computed at
+ * scrape time from the live pools (`collect()`), so there is no state to keep in step by hand.
+ */
+export class PoolscopeMetrics {
+  readonly pools = new Set<LivePoolGauges>();
+
+  readonly connections: Gauge<'pool' | 'state'>;
+  readonly connectionsMax: Gauge<'pool'>;
+  readonly utilization: Gauge<'pool'>;
+  readonly activeRequests: Gauge<'pool'>;
+  readonly pendingRequests: Gauge<'pool'>;
+  readonly maxConcurrent: Gauge<'pool'>;
+  readonly maxQueued: Gauge<'pool'>;
+  readonly acquireWait: Histogram<'pool'>;
+  readonly connectionsCreated: Counter<'pool'>;
+  readonly connectionsClosed: Counter<'pool'>;
+  readonly connectionErrors: Counter<'pool' | 'reason'>;
+  readonly requestDuration: Histogram<'pool' | 'operation' | 'outcome'>;
+  readonly requestFailures: Counter<'pool' | 'operation' | 'reason'>;
+  readonly requestRetries: Counter<'pool' | 'reason'>;
+  readonly buildInfo: Gauge<'version' | 'mode'>;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    const pools = this.pools;
+    const gauge = (name: string, help: string, read: (live: ReturnType<LivePoolGauges['live']>) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const pool of pools) this.set({ pool: pool.name }, read(pool.live()));
+        },
+      });
+
+    this.connections = new Gauge({
+      name: 'poolscope_pool_connections',
+      help: 'Open sockets to the upstream, by state: active (a request on it) or idle (kept alive).',
+      labelNames: ['pool', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const pool of pools) {
+          const live = pool.live();
+          this.set({ pool: pool.name, state: 'active' }, live.activeConnections);
+          this.set({ pool: pool.name, state: 'idle' }, live.idleConnections);
+        }
+      },
+    });
+    this.connectionsMax = gauge('poolscope_pool_connections_max', 'Max sockets the pool opens to its upstream.', (l) => l.poolSize);
+    this.utilization = gauge(
+      'poolscope_pool_utilization_ratio',
+      'Active connections divided by the pool maximum, 0-1.',
+      (l) => (l.poolSize > 0 ? l.activeConnections / l.poolSize : 0),
+    );
+    this.activeRequests = gauge('poolscope_pool_active_requests', 'Requests holding a concurrency slot.', (l) => l.activeRequests);
+    this.pendingRequests = gauge(
+      'poolscope_pool_pending_requests',
+      'Requests waiting for a concurrency slot or a socket.',
+      (l) => l.pendingRequests,
+    );
+    this.maxConcurrent = gauge('poolscope_pool_max_concurrent', 'Concurrency limit of the pool.', (l) => l.maxConcurrent);
+    this.maxQueued = gauge('poolscope_pool_max_queued', 'Bound of the pool wait queue.', (l) => l.maxQueued);
+
+    this.acquireWait = new Histogram({
+      name: 'poolscope_pool_acquire_wait_seconds',
+      help: 'Time a request waited for a concurrency slot.',
+      labelNames: ['pool'] as const,
+      buckets: ACQUIRE_WAIT_BUCKETS,
+      registers,
+    });
+    this.connectionsCreated = new Counter({
+      name: 'poolscope_pool_connections_created_total',
+      help: 'Sockets opened to the upstream.',
+      labelNames: ['pool'] as const,
+      registers,
+    });
+    this.connectionsClosed = new Counter({
+      name: 'poolscope_pool_connections_closed_total',
+      help: 'Sockets to the upstream that closed.',
+      labelNames: ['pool'] as const,
+      registers,
+    });
+    this.connectionErrors = new Counter({
+      name: 'poolscope_pool_connection_errors_total',
+      help: 'Failed connection attempts, by reason (refused, timeout, reset, tls, dns, other).',
+      labelNames: ['pool', 'reason'] as const,
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'poolscope_request_duration_seconds',
+      help: 'Time from slot acquired to response body fully read (retries included), by operation and outcome.',
+      labelNames: ['pool', 'operation', 'outcome'] as const,
+      buckets: REQUEST_DURATION_BUCKETS,
+      registers,
+    });
+    this.requestFailures = new Counter({
+      name: 'poolscope_request_failures_total',
+      help: 'Requests that failed, by operation and reason.',
+      labelNames: ['pool', 'operation', 'reason'] as const,
+      registers,
+    });
+    this.requestRetries = new Counter({
+      name: 'poolscope_request_retries_total',
+      help: 'Retries made, by reason.',
+      labelNames: ['pool', 'reason'] as const,
+      registers,
+    });
+    this.buildInfo = new Gauge({
+      name: 'poolscope_build_info',
+      help: 'poolscope version and mode (library, demo or live); always 1.',
+      labelNames: ['version', 'mode'] as const,
+      registers,
+    });
+    this.setMode('library');
+  }
+
+  setMode(mode: BuildMode): void {
+    this.buildInfo.reset();
+    this.buildInfo.set({ version: VERSION, mode }, 1);
+  }
+}
+
+const byRegistry = new WeakMap<Registry, PoolscopeMetrics>();
+
+/** The metric families of a registry, created on first use. */
+export function metricsFor(registry: Registry): PoolscopeMetrics {
+  let metrics = byRegistry.get(registry);
+  if (!metrics) {
+    metrics = new PoolscopeMetrics(registry);
+    byRegistry.set(registry, metrics);
+  }
+  return metrics;
+}

@@ -1,0 +1,445 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool as UndiciPool, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import {
+  PoolClosedError,
+  PoolOriginError,
+  PoolscopeError,
+  type ConnectionErrorReason,
+  type FailureReason,
+} from '../errors/index.js';
+import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
+import { registry as defaultRegistry } from '../metrics/registry.js';
+import { Attempt } from './attempt.js';
+import type { Outcome, PoolEventMap } from './events.js';
+import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
+import { ConcurrencyLimiter, type Release } from './limiter.js';
+import { OperationNames } from './operations.js';
+import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { RequestLifecycle, type OperationRecorder } from './request-lifecycle.js';
+import { backoffMs, isIdempotent, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
+import type { PoolStats } from './stats.js';
+import { LatencyWindow, MinuteCounter } from './window.js';
+
+/** A `Request` from undici or from Node's global fetch (a different class): read through its public fields. */
+export interface RequestLike {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: { forEach(callback: (value: string, key: string) => void): void };
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly signal?: AbortSignal;
+  readonly redirect?: string;
+}
+
+export type FetchInput = string | URL | RequestLike;
+export type PoolFetch = (input: FetchInput, init?: RequestInit) => Promise<Response>;
+
+interface Counts {
+  total: number;
+  successful: number;
+  failed: number;
+  failedConnections: number;
+  rateLimited: number;
+  retries: number;
+  connectionsOpened: number;
+  lastRequestAt: number | null;
+}
+
+const zeroCounts = (): Counts => ({
+  total: 0,
+  successful: 0,
+  failed: 0,
+  failedConnections: 0,
+  rateLimited: 0,
+  retries: 0,
+  connectionsOpened: 0,
+  lastRequestAt: null,
+});
+
+type CounterChild = { inc(value?: number): void };
+type HistogramChild = { observe(value: number): void };
+
+/**
+ * A bounded, observable pool for one upstream origin: an undici `Pool` (sockets, keep-alive, phase
+ * timeouts), a concurrency limiter with a bounded FIFO queue, retries where the upstream asks for them,
+ * and metrics computed from live sockets.
+ */
+export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePoolGauges {
+  readonly name: string;
+  readonly origin: string;
+  /** The undici dispatcher: hand it to undici APIs directly if you need more than `fetch`. */
+  readonly dispatcher: UndiciPool;
+  readonly options: ResolvedPoolOptions;
+
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #metrics: PoolscopeMetrics;
+  readonly #operations: OperationNames;
+  readonly #recorders = new Map<string, OperationRecorder>();
+  readonly #window: LatencyWindow;
+  readonly #failuresPerMinute = new MinuteCounter();
+  readonly #connectionErrorsPerMinute = new MinuteCounter();
+  readonly #acquireWait: HistogramChild;
+  readonly #retriesByReason = new Map<RetryReason, CounterChild>();
+  #counts = zeroCounts();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PoolOptions) {
+    super();
+    const resolved = (this.options = resolvePoolOptions(options));
+    this.name = resolved.name;
+    this.origin = resolved.origin;
+    const { timeouts } = resolved;
+    this.dispatcher = new UndiciPool(resolved.origin, {
+      connections: resolved.connections,
+      pipelining: 1,
+      keepAliveTimeout: resolved.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: resolved.keepAliveTimeoutMs,
+      allowH2: resolved.allowH2,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+      // undici has no "off" for the connect timeout: 0 maps to the longest timer Node allows.
+      connect: { timeout: timeouts.connectMs || 2_147_483_647, ...resolved.tls },
+    });
+    this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
+    this.#operations = new OperationNames(resolved.operations, resolved.maxOperations);
+    this.#window = new LatencyWindow(resolved.statsWindowSize);
+    this.#metrics = metricsFor(resolved.registry ?? defaultRegistry);
+    this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
+    this.#watchSockets();
+    this.#metrics.pools.add(this);
+  }
+
+  /**
+   * A WHATWG `fetch` bound to this pool's sockets and limiter, to hand to SDKs. The request holds its
+   * concurrency slot until its response body is fully read, cancelled, or the `requestMs` deadline passes.
+   */
+  readonly fetch: PoolFetch = async (input, init) => {
+    const [url, requestInit] = normalizeInput(input, init);
+    if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
+    const method = (requestInit?.method ?? 'GET').toUpperCase();
+    const recorder = this.#recorderFor(this.#operationOf(method, url));
+    const signal = requestInit?.signal ?? undefined;
+    const release = await this.#acquire(recorder, signal);
+    const lifecycle = new RequestLifecycle(this.name, this.options.timeouts, recorder, release, signal);
+    return this.#send(lifecycle, url, requestInit, method);
+  };
+
+  /**
+   * Runs any async work as the named operation under this pool's limiter and metrics (the reference
+   * designs' `executeQuery(fn)` / `@monitor_query("name")`). Undeclared names beyond `maxOperations` are
+   * recorded as `other`. Do not call this pool's own `fetch` inside `fn`: it would need a second slot.
+   */
+  async run<T>(operation: string, fn: () => Promise<T> | T): Promise<T> {
+    const recorder = this.#recorderFor(this.#operations.labelFor(operation));
+    const release = await this.#acquire(recorder, undefined);
+    const startedAt = performance.now();
+    try {
+      const result = await fn();
+      release();
+      recorder.finish('success', undefined, undefined, performance.now() - startedAt);
+      return result;
+    } catch (error) {
+      release();
+      recorder.finish('error', failureReasonOf(error), undefined, performance.now() - startedAt);
+      throw error;
+    }
+  }
+
+  /** A plain snapshot computed from live state now. */
+  stats(): PoolStats {
+    const live = this.live();
+    const window = this.#window.summary();
+    const now = Date.now();
+    const counts = this.#counts;
+    return {
+      name: this.name,
+      poolSize: live.poolSize,
+      totalConnections: counts.connectionsOpened,
+      activeConnections: live.activeConnections,
+      idleConnections: live.idleConnections,
+      pendingRequests: live.pendingRequests,
+      activeRequests: live.activeRequests,
+      maxConcurrent: live.maxConcurrent,
+      maxQueued: live.maxQueued,
+      totalRequests: counts.total,
+      successfulRequests: counts.successful,
+      failedRequests: counts.failed,
+      failedConnections: counts.failedConnections,
+      rateLimitedRequests: counts.rateLimited,
+      retries: counts.retries,
+      failuresLastMinute: this.#failuresPerMinute.lastMinute(now),
+      connectionErrorsLastMinute: this.#connectionErrorsPerMinute.lastMinute(now),
+      averageResponseTimeMs: round2(window.averageMs),
+      p50Ms: round2(window.p50Ms),
+      p95Ms: round2(window.p95Ms),
+      p99Ms: round2(window.p99Ms),
+      windowSize: window.count,
+      utilization: live.poolSize > 0 ? live.activeConnections / live.poolSize : 0,
+      lastRequestAt: counts.lastRequestAt,
+    };
+  }
+
+  /** Resets the snapshot's counters and window. Prometheus counters are never reset: they only go up. */
+  resetStats(): void {
+    this.#counts = zeroCounts();
+    this.#window.reset();
+    this.#failuresPerMinute.reset();
+    this.#connectionErrorsPerMinute.reset();
+  }
+
+  /** Live gauges, read at scrape time. */
+  live() {
+    const sockets = this.dispatcher.stats;
+    // With HTTP/1.1 and pipelining 1 a running request is a busy socket; undici's `free` lags after bursts.
+    const active = this.options.allowH2 ? sockets.connected - sockets.free : Math.min(sockets.connected, sockets.running);
+    return {
+      activeConnections: active,
+      idleConnections: sockets.connected - active,
+      poolSize: this.options.connections,
+      activeRequests: this.#limiter.active,
+      pendingRequests: this.#limiter.queued + sockets.pending,
+      maxConcurrent: this.options.maxConcurrent,
+      maxQueued: this.options.maxQueued,
+    };
+  }
+
+  /**
+   * Stops taking work, lets accepted work (in flight and queued) finish for up to `deadlineMs`, then
+   * closes the sockets; whatever is still running at the deadline is destroyed.
+   */
+  close(deadlineMs = 10_000): Promise<void> {
+    this.#closing ??= (async () => {
+      const idle = this.#limiter.onIdle().then(() => true);
+      const timer = sleep(deadlineMs, false, { ref: false });
+      const drained = await Promise.race([idle, timer]);
+      if (drained) await this.dispatcher.close();
+      else await this.dispatcher.destroy(new PoolClosedError(this.name));
+      this.#metrics.pools.delete(this);
+    })();
+    return this.#closing;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async #acquire(recorder: OperationRecorder, signal: AbortSignal | undefined): Promise<Release> {
+    if (this.#closing) {
+      this.#reject(recorder, 'other');
+      throw new PoolClosedError(this.name);
+    }
+    const waitStart = performance.now();
+    let release: Release;
+    try {
+      release = await this.#limiter.acquire(signal);
+    } catch (error) {
+      this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+      this.#reject(recorder, failureReasonOf(error));
+      throw error;
+    }
+    this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+    this.#counts.lastRequestAt = Date.now();
+    if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
+    return release;
+  }
+
+  /** A request refused before it ran still counts as a failed request of its operation. */
+  #reject(recorder: OperationRecorder, reason: FailureReason): void {
+    recorder.finish('error', reason, undefined, Number.NaN);
+    if (this.listenerCount('reject') > 0) this.emit('reject', { pool: this.name, operation: recorder.name, reason });
+  }
+
+  async #send(lifecycle: RequestLifecycle, url: string, init: RequestInit | undefined, method: string): Promise<Response> {
+    const retry = this.options.retry;
+    const replayable = isReplayable(init?.body);
+    let waitedMs = 0;
+    for (let attemptNumber = 0; ; attemptNumber++) {
+      const attempt = new Attempt(this.dispatcher);
+      lifecycle.current = attempt;
+      const canRetry = replayable && attemptNumber < retry.maxRetries;
+      let response: Response;
+      try {
+        // The attempt is a Dispatcher in all but its TypeScript type (undici calls only `dispatch`).
+        response = await undiciFetch(url, { ...init, dispatcher: attempt as unknown as Dispatcher });
+      } catch (error) {
+        if (lifecycle.deadlineError) {
+          lifecycle.finish('error', 'timeout');
+          throw lifecycle.deadlineError;
+        }
+        if (isAbortError(error) || attempt.ended === undefined) {
+          // Aborted by the caller, or refused by fetch before dispatch (bad init): theirs to see unchanged.
+          lifecycle.finish('error', isAbortError(error) ? 'aborted' : 'other');
+          throw error;
+        }
+        const failure = classifyNetworkFailure(this.name, error, this.options.timeouts);
+        const reason: RetryReason | undefined = !canRetry
+          ? undefined
+          : failure.beforeSend
+            ? 'connect_error'
+            : failure.reset && isIdempotent(method)
+              ? 'reset'
+              : undefined;
+        const delay = reason ? backoffMs(retry, attemptNumber) : 0;
+        if (reason && waitedMs + delay <= retry.budgetMs) {
+          waitedMs += delay;
+          await this.#backoff(reason, delay);
+          continue;
+        }
+        lifecycle.finish('error', failure.reason);
+        throw failure.error;
+      }
+      const statusRetry = canRetry
+        ? retryReasonForStatus(response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
+        : undefined;
+      if (statusRetry) {
+        const delay = retryAfterMs(response.headers) ?? backoffMs(retry, attemptNumber);
+        if (waitedMs + delay <= retry.budgetMs) {
+          waitedMs += delay;
+          // Error bodies are small: reading it keeps the socket alive for the retry.
+          await response.arrayBuffer().catch(() => undefined);
+          await this.#backoff(statusRetry, delay);
+          if (!lifecycle.deadlineError) continue;
+          lifecycle.finish('error', 'timeout');
+          throw lifecycle.deadlineError;
+        }
+      }
+      lifecycle.deliver(attempt);
+      return response;
+    }
+  }
+
+  async #backoff(reason: RetryReason, delayMs: number): Promise<void> {
+    this.#counts.retries++;
+    let counter = this.#retriesByReason.get(reason);
+    if (!counter) this.#retriesByReason.set(reason, (counter = this.#metrics.requestRetries.labels(this.name, reason)));
+    counter.inc();
+    if (delayMs > 0) await sleep(delayMs);
+  }
+
+  #operationOf(method: string, url: string): string {
+    const classify = this.options.operationOf;
+    const name = classify ? classify({ method, url: new URL(url) }) : method.toLowerCase();
+    return this.#operations.labelFor(name);
+  }
+
+  #recorderFor(operation: string): OperationRecorder {
+    let recorder = this.#recorders.get(operation);
+    if (!recorder) this.#recorders.set(operation, (recorder = this.#createRecorder(operation)));
+    return recorder;
+  }
+
+  #createRecorder(operation: string): OperationRecorder {
+    const metrics = this.#metrics;
+    const success = metrics.requestDuration.labels(this.name, operation, 'success');
+    const failure = metrics.requestDuration.labels(this.name, operation, 'error');
+    const failures = new Map<FailureReason, CounterChild>();
+    const pool = this;
+    return {
+      name: operation,
+      finish(outcome: Outcome, reason: FailureReason | undefined, status: number | undefined, durationMs: number) {
+        const counts = pool.#counts;
+        counts.total++;
+        // NaN marks a request refused before it ran: counted, but it has no duration.
+        const ran = !Number.isNaN(durationMs);
+        if (ran) {
+          (outcome === 'success' ? success : failure).observe(durationMs / 1000);
+          pool.#window.record(durationMs);
+        }
+        if (outcome === 'success') counts.successful++;
+        else {
+          counts.failed++;
+          pool.#failuresPerMinute.record();
+          const key = reason ?? 'other';
+          if (key === 'rate_limited') counts.rateLimited++;
+          let counter = failures.get(key);
+          if (!counter) failures.set(key, (counter = metrics.requestFailures.labels(pool.name, operation, key)));
+          counter.inc();
+        }
+        if (ran && pool.listenerCount('request:end') > 0) {
+          pool.emit('request:end', { pool: pool.name, operation, outcome, reason, status, durationMs });
+        }
+      },
+    };
+  }
+
+  #watchSockets(): void {
+    const created = this.#metrics.connectionsCreated.labels(this.name);
+    const closed = this.#metrics.connectionsClosed.labels(this.name);
+    const errors = new Map<ConnectionErrorReason, CounterChild>();
+    // Pool events come from this dispatcher's own clients only: no foreign traffic is ever counted.
+    this.dispatcher.on('connect', () => {
+      created.inc();
+      this.#counts.connectionsOpened++;
+      if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
+    });
+    this.dispatcher.on('disconnect', () => {
+      closed.inc();
+      if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
+    });
+    this.dispatcher.on('connectionError', (_origin, _targets, error) => {
+      const reason = connectionErrorReason(error);
+      let counter = errors.get(reason);
+      if (!counter) errors.set(reason, (counter = this.#metrics.connectionErrors.labels(this.name, reason)));
+      counter.inc();
+      this.#counts.failedConnections++;
+      this.#connectionErrorsPerMinute.record();
+      if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });
+    });
+  }
+}
+
+/** Creates a pool for one upstream origin. Throws `PoolConfigError` naming the first bad option. */
+export function createPool(options: PoolOptions): UpstreamPool {
+  return new UpstreamPool(options);
+}
+
+function failureReasonOf(error: unknown): FailureReason {
+  if (error instanceof PoolscopeError) return (error as PoolscopeError & { reason?: FailureReason }).reason ?? 'other';
+  if (isAbortError(error)) return 'aborted';
+  return 'other';
+}
+
+function normalizeInput(input: FetchInput, init: RequestInit | undefined): [string, RequestInit | undefined] {
+  if (typeof input === 'string') return [input, init];
+  if (input instanceof URL) return [input.href, init];
+  // A Request (undici's or Node's global one): copy its parts so any undici version can send it.
+  const headers: Array<[string, string]> = [];
+  input.headers.forEach((value, key) => headers.push([key, value]));
+  const fromRequest: RequestInit = { method: input.method, headers };
+  if (input.body) Object.assign(fromRequest, { body: input.body, duplex: 'half' });
+  if (input.signal) fromRequest.signal = input.signal;
+  if (input.redirect) fromRequest.redirect = input.redirect as RequestInit['redirect'];
+  return [input.url, init ? { ...fromRequest, ...init } : fromRequest];
+}
+
+function isOnOrigin(url: string, origin: string): boolean {
+  if (!url.startsWith(origin)) return false;
+  const next = url.charCodeAt(origin.length);
+  return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */ || next === 35; /* # */
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+/** Only bodies that can be sent twice allow a retry after something may have been written. */
+function isReplayable(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof Uint8Array ||
+    body instanceof ArrayBuffer ||
+    body instanceof URLSearchParams ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}

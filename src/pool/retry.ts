@@ -1,0 +1,37 @@
+import type { RetryOptions } from './options.js';
+
+/** Bounded `reason` label values of `poolscope_request_retries_total`. */
+export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable';
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT_METHODS.has(method);
+}
+
+/** Full-jitter exponential backoff: uniform in [0, min(maxDelay, base·2^attempt)). */
+export function backoffMs(retry: RetryOptions, attempt: number): number {
+  return Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+}
+
+/**
+ * The wait an upstream asked for: OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an
+ * HTTP date. Undefined when absent or unparseable.
+ */
+export function retryAfterMs(headers: { get(name: string): string | null }, nowMs: number = Date.now()): number | undefined {
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
+  const value = headers.get('retry-after');
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/** Should a response with this status be retried? 429 always (nothing was processed), 503 when safe or asked. */
+export function retryReasonForStatus(status: number, method: string, hasRetryAfter: boolean): RetryReason | undefined {
+  if (status === 429) return 'rate_limited';
+  if (status === 503 && (hasRetryAfter || isIdempotent(method))) return 'unavailable';
+  return undefined;
+}
