@@ -32,7 +32,9 @@ export interface RequestLike {
 }
 
 export type FetchInput = string | URL | RequestLike;
-export type PoolFetch = (input: FetchInput, init?: RequestInit) => Promise<Response>;
+/** undici's `RequestInit` or the global one (their `Headers`/`Request` types differ, the values work alike). */
+export type FetchInit = RequestInit | globalThis.RequestInit;
+export type PoolFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;
 
 interface Counts {
   total: number;
@@ -114,7 +116,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
    * concurrency slot until its response body is fully read, cancelled, or the `requestMs` deadline passes.
    */
   readonly fetch: PoolFetch = async (input, init) => {
-    const [url, requestInit] = normalizeInput(input, init);
+    const [url, requestInit] = normalizeInput(input, init as RequestInit | undefined);
     if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
     const method = (requestInit?.method ?? 'GET').toUpperCase();
     const recorder = this.#recorderFor(this.#operationOf(method, url));

@@ -1,0 +1,94 @@
+import { once } from 'node:events';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPool, type UpstreamPool } from '../src/index.js';
+import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { metricValue } from './support/metrics.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function upstream(handler: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
+  const server = await startCountingServer(handler);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+function pool(options: Parameters<typeof createPool>[0]): UpstreamPool {
+  const created = createPool(options);
+  cleanups.push(() => created.close(500));
+  return created;
+}
+
+describe('a pool retries only where it is safe or the upstream asks', () => {
+  it('retries a 429 with Retry-After: 1 after at least a second, and counts the retry', async () => {
+    const seenAt: number[] = [];
+    const server = await upstream((_req, res) => {
+      seenAt.push(performance.now());
+      if (seenAt.length === 1) {
+        res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
+        res.end('{"error":{"message":"slow down"}}');
+      } else res.end('ok');
+    });
+    const registry = new Registry();
+    const p = pool({ name: 'ratelimited', origin: server.origin, registry });
+    const response = await p.fetch(`${server.origin}/v1/chat/completions`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('ok');
+    expect(seenAt).toHaveLength(2);
+    expect(seenAt[1]! - seenAt[0]!).toBeGreaterThanOrEqual(1000);
+    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'ratelimited', reason: 'rate_limited' })).toBe(1);
+    expect(p.stats()).toMatchObject({ retries: 1, successfulRequests: 1, rateLimitedRequests: 0 });
+    // The 429 was drained, not dropped: the retry reused the same socket.
+    expect(server.sockets.accepted).toBe(1);
+  });
+
+  it('hands the 429 to the caller when Retry-After exceeds the retry budget', async () => {
+    const server = await upstream((_req, res) => {
+      res.writeHead(429, { 'retry-after': '30' });
+      res.end();
+    });
+    const registry = new Registry();
+    const p = pool({ name: 'budget', origin: server.origin, retry: { budgetMs: 1_000 }, registry });
+    const response = await p.fetch(`${server.origin}/`);
+    expect(response.status).toBe(429);
+    expect(server.requests).toBe(1);
+    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'budget', reason: 'rate_limited' })).toBe(1);
+    expect(p.stats().rateLimitedRequests).toBe(1);
+  });
+
+  it('retries an idempotent GET whose socket the server reset, but not a POST', async () => {
+    let resetsLeft = 2;
+    const server = await upstream((req, res) => {
+      if (resetsLeft > 0) {
+        resetsLeft--;
+        req.socket.destroy();
+        return;
+      }
+      res.end('ok');
+    });
+    const registry = new Registry();
+    const p = pool({ name: 'resets', origin: server.origin, retry: { baseDelayMs: 1 }, registry });
+    expect(await (await p.fetch(`${server.origin}/`)).text()).toBe('ok');
+    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
+    resetsLeft = 1;
+    await expect(p.fetch(`${server.origin}/`, { method: 'POST', body: 'x' })).rejects.toMatchObject({ code: 'POOLSCOPE_REQUEST_FAILED' });
+    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
+  });
+
+  it('retries a POST whose connection was refused: nothing reached the upstream', async () => {
+    const server = await upstream((_req, res) => res.end('ok'));
+    await server.kill();
+    const registry = new Registry();
+    const p = pool({ name: 'refusedretry', origin: server.origin, retry: { maxRetries: 5, baseDelayMs: 50 }, registry });
+    const refused = once(p, 'connection:error');
+    const pending = p.fetch(`${server.origin}/`, { method: 'POST', body: 'payload' });
+    const [event] = await refused;
+    expect(event).toMatchObject({ reason: 'refused' });
+    await server.restart();
+    expect(await (await pending).text()).toBe('ok');
+    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'refusedretry', reason: 'connect_error' })).toBeGreaterThanOrEqual(1);
+  });
+});
