@@ -1,0 +1,102 @@
+import type { HealthInput } from '../health/evaluate.js';
+import type { UpstreamPool } from '../pool/pool.js';
+import type { PoolscopeConfig } from '../config/types.js';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One health check: a cheap real call through the upstream's pool, with its own short timeout. */
+export interface HealthCheckResult {
+  status: HealthStatus;
+  /** `status !== 'unhealthy'` (reference 004's field). */
+  healthy: boolean;
+  latencyMs: number;
+  /** Human-readable, never a secret: "Database healthy (response time: 45ms)". */
+  message: string;
+  /** Epoch milliseconds. */
+  checkedAt: number;
+}
+
+/** Reference 004 `ConnectionStats` of `DatabasePool.getStats()`. */
+export interface DatabaseStats {
+  totalConnections: number;
+  activeConnections: number;
+  idleConnections: number;
+  totalQueries: number;
+  successfulQueries: number;
+  failedQueries: number;
+  averageResponseTime: number;
+  lastQueryTime: number | null;
+}
+
+/** Reference 004 `DatabasePoolConfig`. */
+export interface DatabasePoolConfig {
+  maxConnections: number;
+  minConnections: number;
+  connectionTimeout: number;
+  idleTimeout: number;
+  maxRetries: number;
+  retryDelay: number;
+}
+
+/** Reference 004 `OpenAIStats`. */
+export interface OpenAIStats {
+  totalRequests: number;
+  activeRequests: number;
+  successfulRequests: number;
+  failedRequests: number;
+  rateLimitedRequests: number;
+  averageResponseTime: number;
+  averageTokensUsed: number;
+  lastRequestTime: number | null;
+  requestsByModel: Record<string, number>;
+}
+
+/** Reference 004 `OpenAIPoolConfig`. */
+export interface OpenAIPoolConfig {
+  maxConcurrentRequests: number;
+  requestTimeout: number;
+  maxRetries: number;
+  retryDelay: number;
+  timeout: number;
+}
+
+/** Reference 004 `getQueueStatus()`. */
+export interface QueueStatus {
+  queueLength: number;
+  activeRequests: number;
+  maxConcurrent: number;
+}
+
+/** The reference designs' pool facades (`DatabasePool`, `OpenAIPool`), and the Pinecone equivalent. */
+export interface PoolFacade<Stats, Config> {
+  getStats(): Stats;
+  getPoolConfig(): Config;
+  getQueueStatus(): QueueStatus;
+  resetStats(): void;
+  healthCheck(): Promise<HealthCheckResult & { stats: Stats }>;
+  close(): Promise<void>;
+}
+
+export type DatabaseFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
+export type OpenAIFacade = PoolFacade<OpenAIStats, OpenAIPoolConfig>;
+export type PineconeFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
+
+/**
+ * Everything the monitoring surface reads: the pools, the facades of the reference designs, the last health
+ * checks and the rate-limit headroom. `createClients(config)` returns one; the service and the router use it.
+ */
+export interface MonitoredUpstreams {
+  readonly config: PoolscopeConfig;
+  /** Every live pool (supabase, pinecone, pinecone_control, openai, postgres...). */
+  pools(): UpstreamPool[];
+  /** Facades keyed as the routes name them: `database`, `openai`, `pinecone`. Absent when not configured. */
+  readonly database?: DatabaseFacade;
+  readonly openai?: OpenAIFacade;
+  readonly pinecone?: PineconeFacade;
+  /** The input of `evaluateAlerts` / `evaluateSystemHealth`, from live state and the last health checks. */
+  healthInput(): HealthInput;
+  /** Runs every configured upstream's health check now (recorded as `poolscope_upstream_up`). */
+  checkHealth(): Promise<Record<string, HealthCheckResult>>;
+  /** Closes every pool, draining in-flight work up to the deadline. */
+  close(deadlineMs?: number): Promise<void>;
+}
