@@ -1,11 +1,23 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /** poolscope's own registry: every pool records here unless given another. Serve it on `/metrics`. */
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
-/** The package version, read once from package.json (same relative path from src/ and dist/). */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** The package version, read once from the nearest package.json (src/ in tests, dist/src/ when built). */
+export const VERSION: string = readVersion();
+
+function readVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++, dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'poolscope' && pkg.version) return pkg.version;
+    }
+  }
+  return '0.0.0';
+}
