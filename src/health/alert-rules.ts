@@ -42,6 +42,7 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
   const t = thresholds;
   const latencyPools = Object.keys(t.latencyP95.byPoolSeconds).sort();
   const headroomPools = regexAlternatives(t.rateLimitHeadroom.pools);
+  const w = t.errorRatio.window;
   const rules: Array<Omit<AlertRule, 'runbookUrl'>> = [
     {
       alert: 'HighConnectionPoolUtilization',
@@ -91,11 +92,20 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
     },
     {
       alert: 'HighErrorRatio',
+      // Failed ÷ finished. Requests refused before they ran (acquire_timeout, queue_full) have no duration, so
+      // "finished" is failures plus successes, not the histogram's count. A pool with failures and not a single
+      // success has no success series: `or ... * 0` stands in for it instead of dropping the pool. No traffic,
+      // no ratio: `> 0` on the denominator drops idle pools instead of dividing by zero.
       expr: [
-        `sum by (${BY}) (rate(poolscope_request_duration_seconds_count{outcome="error"}[${t.errorRatio.window}]))`,
+        `sum by (${BY}) (rate(poolscope_request_failures_total[${w}]))`,
         '/',
-        // No traffic, no ratio: the `> 0` drops idle pools instead of dividing by zero.
-        `(sum by (${BY}) (rate(poolscope_request_duration_seconds_count[${t.errorRatio.window}])) > 0)`,
+        '(',
+        '  (',
+        `    sum by (${BY}) (rate(poolscope_request_failures_total[${w}]))`,
+        '    +',
+        `    (sum by (${BY}) (rate(poolscope_request_duration_seconds_count{outcome="success"}[${w}])) or sum by (${BY}) (rate(poolscope_request_failures_total[${w}])) * 0)`,
+        '  ) > 0',
+        ')',
         `> ${t.errorRatio.ratio}`,
       ].join('\n'),
       for: t.errorRatio.for,
