@@ -6,11 +6,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// tsc's rootDir is the repo (src and test/upstreams both build), so src/health lands in dist/src/health.
+const compiled = ['dist/src/health/render-rules.js', 'dist/health/render-rules.js'].map((path) => join(root, path));
 let render;
-try {
-  ({ renderAlertRules: render } = await import(join(root, 'dist/health/render-rules.js')));
-} catch (error) {
-  console.error(`Cannot load dist/health/render-rules.js (${error.message}); run \`npm run build\` first.`);
+for (const path of compiled) {
+  try {
+    ({ renderAlertRules: render } = await import(path));
+    break;
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(path)) throw error;
+  }
+}
+if (!render) {
+  console.error('Cannot find the compiled src/health (dist/src/health/render-rules.js): run `npm run build` first.');
   process.exit(2);
 }
 const target = join(root, 'alerts/poolscope.rules.yml');
