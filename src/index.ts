@@ -9,3 +9,17 @@ export type { PoolEventMap, Outcome } from './pool/events.js';
 export { registry, VERSION } from './metrics/registry.js';
 export { metricsFor } from './metrics/families.js';
 export type { BuildMode, PoolscopeMetrics } from './metrics/families.js';
+export * from './clients/index.js';
+export * from './config/index.js';
+export {
+  evaluateAlerts,
+  evaluateSystemHealth,
+  type Alert,
+  type HealthInput,
+  type SystemHealth,
+  type RateLimitSnapshot,
+  type UpstreamHealth,
+} from './health/evaluate.js';
+export { THRESHOLDS, type Thresholds } from './health/thresholds.js';
+export { alertRules, type AlertRule, type AlertName } from './health/alert-rules.js';
+export { renderAlertRules } from './health/render-rules.js';

@@ -40,6 +40,12 @@ export class PoolscopeMetrics {
   readonly requestFailures: Counter<'pool' | 'operation' | 'reason'>;
   readonly requestRetries: Counter<'pool' | 'reason'>;
   readonly buildInfo: Gauge<'version' | 'mode'>;
+  readonly openaiTokens: Counter<'model' | 'token_type'>;
+  readonly openaiTimeToFirstToken: Histogram<'model'>;
+  readonly rateLimitRemaining: Gauge<'pool' | 'limit_type'>;
+  readonly rateLimitLimit: Gauge<'pool' | 'limit_type'>;
+  readonly upstreamUp: Gauge<'pool'>;
+  readonly healthCheckDuration: Histogram<'pool'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -133,6 +139,44 @@ export class PoolscopeMetrics {
       name: 'poolscope_build_info',
       help: 'poolscope version and mode (library, demo or live); always 1.',
       labelNames: ['version', 'mode'] as const,
+      registers,
+    });
+    this.openaiTokens = new Counter({
+      name: 'poolscope_openai_tokens_total',
+      help: 'OpenAI tokens used, from each response usage, by allow-listed model family and token type (input, output).',
+      labelNames: ['model', 'token_type'] as const,
+      registers,
+    });
+    this.openaiTimeToFirstToken = new Histogram({
+      name: 'poolscope_openai_time_to_first_token_seconds',
+      help: 'Time from a streaming OpenAI request to its first content chunk.',
+      labelNames: ['model'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    });
+    this.rateLimitRemaining = new Gauge({
+      name: 'poolscope_ratelimit_remaining',
+      help: 'Requests or tokens left in the upstream rate-limit window, from the last x-ratelimit-remaining-* headers.',
+      labelNames: ['pool', 'limit_type'] as const,
+      registers,
+    });
+    this.rateLimitLimit = new Gauge({
+      name: 'poolscope_ratelimit_limit',
+      help: 'Size of the upstream rate-limit window, from the last x-ratelimit-limit-* headers.',
+      labelNames: ['pool', 'limit_type'] as const,
+      registers,
+    });
+    this.upstreamUp = new Gauge({
+      name: 'poolscope_upstream_up',
+      help: 'Whether the last health check of the upstream passed (1) or not (0).',
+      labelNames: ['pool'] as const,
+      registers,
+    });
+    this.healthCheckDuration = new Histogram({
+      name: 'poolscope_health_check_duration_seconds',
+      help: 'Duration of upstream health checks.',
+      labelNames: ['pool'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.setMode('library');

@@ -27,12 +27,21 @@ export interface RetryOptions {
   maxDelayMs: number;
   /** Total time a request may spend waiting between retries; a `Retry-After` beyond what is left is not waited for. */
   budgetMs: number;
+  /** Response statuses worth retrying. Default [429, 503]; 429 is retried for any method. */
+  statuses: readonly number[];
+  /**
+   * Retry non-idempotent requests (POST, PATCH) on retryable statuses and socket resets too. Off by default;
+   * on for APIs whose POSTs are safe to repeat (OpenAI completions, Pinecone query/upsert), so the pool,
+   * not the SDK, owns every retry.
+   */
+  nonIdempotent: boolean;
 }
 
-/** What an operation classifier sees of a request: never the body, never headers. */
+/** What an operation classifier sees of a request: never the body. Use headers only to pick a bounded name. */
 export interface RequestDescriptor {
   method: string;
   url: URL;
+  header(name: string): string | null;
 }
 
 export interface TlsOptions {
@@ -99,7 +108,7 @@ export const POOL_DEFAULTS = {
   maxOperations: 50,
   statsWindowSize: 1_000,
   timeouts: { connectMs: 10_000, headersMs: 60_000, bodyMs: 60_000, acquireMs: 5_000, requestMs: 120_000 },
-  retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 2_000, budgetMs: 10_000 },
+  retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 2_000, budgetMs: 10_000, statuses: [429, 503], nonIdempotent: false },
 } as const satisfies {
   connections: number;
   keepAliveTimeoutMs: number;
@@ -135,7 +144,10 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     baseDelayMs: integer(retryInput.baseDelayMs, POOL_DEFAULTS.retry.baseDelayMs, 'retry.baseDelayMs', name, 0),
     maxDelayMs: integer(retryInput.maxDelayMs, POOL_DEFAULTS.retry.maxDelayMs, 'retry.maxDelayMs', name, 0),
     budgetMs: integer(retryInput.budgetMs, POOL_DEFAULTS.retry.budgetMs, 'retry.budgetMs', name, 0),
+    statuses: statusList(retryInput.statuses, name),
+    nonIdempotent: retryInput.nonIdempotent ?? POOL_DEFAULTS.retry.nonIdempotent,
   };
+  if (typeof retry.nonIdempotent !== 'boolean') throw new PoolConfigError('retry.nonIdempotent', 'must be a boolean', name);
   if (options.operationOf !== undefined && typeof options.operationOf !== 'function') {
     throw new PoolConfigError('operationOf', 'must be a function', name);
   }
@@ -166,6 +178,14 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
     tls: options.tls,
   };
+}
+
+function statusList(value: readonly number[] | undefined, pool: string): readonly number[] {
+  if (value === undefined) return POOL_DEFAULTS.retry.statuses;
+  if (!Array.isArray(value) || !value.every((s) => Number.isInteger(s) && s >= 400 && s <= 599)) {
+    throw new PoolConfigError('retry.statuses', 'must be a list of HTTP status codes between 400 and 599', pool);
+  }
+  return value;
 }
 
 function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {

@@ -119,7 +119,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     const [url, requestInit] = normalizeInput(input, init as RequestInit | undefined);
     if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
     const method = (requestInit?.method ?? 'GET').toUpperCase();
-    const recorder = this.#recorderFor(this.#operationOf(method, url));
+    const recorder = this.#recorderFor(this.#operationOf(method, url, requestInit?.headers));
     const signal = requestInit?.signal ?? undefined;
     const release = await this.#acquire(recorder, signal);
     const lifecycle = new RequestLifecycle(this.name, this.options.timeouts, recorder, release, signal);
@@ -291,7 +291,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
         throw failure.error;
       }
       const statusRetry = canRetry
-        ? retryReasonForStatus(response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
+        ? retryReasonForStatus(retry, response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
         : undefined;
       if (statusRetry) {
         const delay = retryAfterMs(response.headers) ?? backoffMs(retry, attemptNumber);
@@ -318,9 +318,9 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     if (delayMs > 0) await sleep(delayMs);
   }
 
-  #operationOf(method: string, url: string): string {
+  #operationOf(method: string, url: string, headers: RequestInit['headers']): string {
     const classify = this.options.operationOf;
-    const name = classify ? classify({ method, url: new URL(url) }) : method.toLowerCase();
+    const name = classify ? classify({ method, url: new URL(url), header: (key) => headerValue(headers, key) }) : method.toLowerCase();
     return this.#operations.labelFor(name);
   }
 
@@ -412,6 +412,18 @@ function normalizeInput(input: FetchInput, init: RequestInit | undefined): [stri
   if (input.signal) fromRequest.signal = input.signal;
   if (input.redirect) fromRequest.redirect = input.redirect as RequestInit['redirect'];
   return [input.url, init ? { ...fromRequest, ...init } : fromRequest];
+}
+
+/** One header from any `HeadersInit` shape (Headers of either fetch, pairs, or a record). */
+function headerValue(headers: RequestInit['headers'], name: string): string | null {
+  if (!headers) return null;
+  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name);
+  const wanted = name.toLowerCase();
+  const pairs: Iterable<readonly [string, unknown]> = Array.isArray(headers)
+    ? (headers as Array<[string, unknown]>)
+    : Object.entries(headers as Record<string, unknown>);
+  for (const [key, value] of pairs) if (key.toLowerCase() === wanted) return value == null ? null : String(value);
+  return null;
 }
 
 function isOnOrigin(url: string, origin: string): boolean {

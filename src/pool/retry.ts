@@ -1,7 +1,7 @@
 import type { RetryOptions } from './options.js';
 
 /** Bounded `reason` label values of `poolscope_request_retries_total`. */
-export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable';
+export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable' | 'server_error';
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -29,9 +29,18 @@ export function retryAfterMs(headers: { get(name: string): string | null }, nowM
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-/** Should a response with this status be retried? 429 always (nothing was processed), 503 when safe or asked. */
-export function retryReasonForStatus(status: number, method: string, hasRetryAfter: boolean): RetryReason | undefined {
+/**
+ * Should a response with this status be retried? 429 always (nothing was processed); another listed status
+ * when the method is idempotent, the policy allows non-idempotent retries, or the upstream sent Retry-After.
+ */
+export function retryReasonForStatus(
+  retry: RetryOptions,
+  status: number,
+  method: string,
+  hasRetryAfter: boolean,
+): RetryReason | undefined {
+  if (!retry.statuses.includes(status)) return undefined;
   if (status === 429) return 'rate_limited';
-  if (status === 503 && (hasRetryAfter || isIdempotent(method))) return 'unavailable';
-  return undefined;
+  if (!(hasRetryAfter || retry.nonIdempotent || isIdempotent(method))) return undefined;
+  return status === 503 ? 'unavailable' : 'server_error';
 }

@@ -1,0 +1,89 @@
+import type OpenAI from 'openai';
+import type { OpenAIConfig } from '../config/types.js';
+import { openaiPoolOptions } from '../config/pool-options.js';
+import type { PoolscopeMetrics } from '../metrics/families.js';
+import { createPool, type UpstreamPool } from '../pool/pool.js';
+import type { PoolOptions, RequestDescriptor } from '../pool/options.js';
+import { checkUpstream } from './health-check.js';
+import { ModelLabels } from './model-labels.js';
+import { OpenAIUsage, instrumentOpenAIFetch } from './openai-usage.js';
+import { asSdkFetch, loadPeer } from './sdk-fetch.js';
+import type { HealthCheckResult } from './types.js';
+
+/** The OpenAI resources that become operation names; anything else is `other`. */
+const RESOURCES = new Set([
+  'completions',
+  'embeddings',
+  'responses',
+  'models',
+  'moderations',
+  'images',
+  'files',
+  'batches',
+  'uploads',
+  'vector_stores',
+  'assistants',
+  'threads',
+  'fine_tuning',
+  'conversations',
+  'realtime',
+]);
+
+/** `POST /v1/chat/completions` → `chat.completions`; `GET /v1/models/gpt-4o` → `models`. */
+export function openaiOperation(url: URL | string, basePath: string): string {
+  const pathname = typeof url === 'string' ? new URL(url).pathname : url.pathname;
+  const path = pathname.startsWith(basePath) ? pathname.slice(basePath.length) : pathname;
+  const [first = '', second = ''] = path.split('/').filter(Boolean);
+  if (first === 'chat' && second === 'completions') return 'chat.completions';
+  if (first === 'audio' && ['transcriptions', 'translations', 'speech'].includes(second)) return `audio.${second}`;
+  return RESOURCES.has(first) ? first : 'other';
+}
+
+export interface OpenAIClientHandle {
+  pool: UpstreamPool;
+  client: OpenAI;
+  usage: OpenAIUsage;
+  config: OpenAIConfig;
+  healthCheck(): Promise<HealthCheckResult>;
+}
+
+/**
+ * The official OpenAI SDK on a poolscope pool: the SDK's own retries are off (the pool owns them and counts
+ * them); tokens, time-to-first-token and rate-limit headroom are recorded from every response.
+ */
+export function createOpenAIClient(
+  config: OpenAIConfig,
+  metrics: PoolscopeMetrics,
+  extra: Partial<PoolOptions> = {},
+): OpenAIClientHandle {
+  const basePath = new URL(config.baseURL).pathname.replace(/\/$/, '');
+  const base = openaiPoolOptions(config);
+  const pool = createPool({
+    ...base,
+    ...extra,
+    registry: metrics.registry,
+    // OpenAI's completions are safe to repeat, so its SDK retries these statuses for POSTs too.
+    retry: { ...(base.retry || {}), statuses: [408, 409, 429, 500, 502, 503, 504], nonIdempotent: true },
+    operationOf: ({ url }: RequestDescriptor) => openaiOperation(url, basePath),
+  });
+  const usage = new OpenAIUsage();
+  const fetch = instrumentOpenAIFetch(pool, (url) => openaiOperation(url, basePath), metrics, new ModelLabels(config.models), usage);
+  const { OpenAI: OpenAIClass } = loadPeer<{ OpenAI: typeof OpenAI }>('openai');
+  const client = new OpenAIClass({
+    apiKey: config.apiKey,
+    baseURL: config.baseURL,
+    fetch: asSdkFetch(fetch),
+    maxRetries: 0,
+    timeout: config.timeoutSeconds * 1000,
+  });
+  return {
+    pool,
+    client,
+    usage,
+    config,
+    healthCheck: () =>
+      checkUpstream(pool, metrics, 'OpenAI', `${config.baseURL.replace(/\/$/, '')}/models`, {
+        headers: { authorization: `Bearer ${config.apiKey}` },
+      }),
+  };
+}

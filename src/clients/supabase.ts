@@ -1,0 +1,90 @@
+import type { SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
+import { WebSocket } from 'undici';
+import type { SupabaseConfig } from '../config/types.js';
+import { supabasePoolOptions } from '../config/pool-options.js';
+import type { PoolscopeMetrics } from '../metrics/families.js';
+import { createPool, type UpstreamPool } from '../pool/pool.js';
+import type { PoolOptions, RequestDescriptor } from '../pool/options.js';
+import { checkUpstream } from './health-check.js';
+import { asSdkFetch, loadPeer } from './sdk-fetch.js';
+import type { HealthCheckResult } from './types.js';
+
+type RealtimeOptions = SupabaseClientOptions<'public'>['realtime'];
+
+const SERVICES: Record<string, string> = { auth: 'auth', storage: 'storage', functions: 'functions', realtime: 'realtime', graphql: 'graphql' };
+
+/**
+ * Names a Supabase request: PostgREST verbs (`select`, `insert`, `upsert`, `update`, `delete`, `rpc`), with
+ * the table or function appended (`select:uploads`) only when it is in the allow-list (`SUPABASE_TABLES`);
+ * other Supabase services by name (`auth`, `storage`...). Ids and filters never reach a label.
+ */
+export function supabaseOperation(request: RequestDescriptor, tables: ReadonlySet<string>): string {
+  const [api = '', version = '', table = '', fn = ''] = request.url.pathname.split('/').filter(Boolean);
+  if (api !== 'rest' || version !== 'v1') return SERVICES[api] ?? 'other';
+  if (table === '') return 'openapi';
+  if (table === 'rpc') return tables.has(fn) ? `rpc:${fn}` : 'rpc';
+  const verb = postgrestVerb(request);
+  return tables.has(table) ? `${verb}:${table}` : verb;
+}
+
+function postgrestVerb(request: RequestDescriptor): string {
+  switch (request.method) {
+    case 'GET':
+    case 'HEAD':
+      return 'select';
+    case 'POST':
+      // supabase-js `upsert()` is a POST that asks PostgREST to resolve conflicts.
+      return /resolution=(merge|ignore)-duplicates/.test(request.header('prefer') ?? '') ? 'upsert' : 'insert';
+    case 'PATCH':
+      return 'update';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return 'other';
+  }
+}
+
+export interface SupabaseClientsHandle {
+  pool: UpstreamPool;
+  /** The anon-key client (`get_supabase_client()`, reference 004's `supabase`). */
+  client: SupabaseClient | undefined;
+  /** The service-role client (reference 004's `supabaseAdmin`). */
+  adminClient: SupabaseClient | undefined;
+  config: SupabaseConfig;
+  healthCheck(): Promise<HealthCheckResult>;
+}
+
+/** Both Supabase clients on ONE pool for the project's origin (`pool="supabase"`), via `global.fetch`. */
+export function createSupabaseClients(
+  config: SupabaseConfig,
+  metrics: PoolscopeMetrics,
+  extra: Partial<PoolOptions> = {},
+): SupabaseClientsHandle {
+  const tables = new Set(config.tables);
+  const pool = createPool({
+    ...supabasePoolOptions(config),
+    ...extra,
+    registry: metrics.registry,
+    operationOf: (request) => supabaseOperation(request, tables),
+  });
+  const { createClient } = loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js');
+  const make = (key: string) =>
+    createClient(config.url, key, {
+      global: { fetch: asSdkFetch(pool.fetch) },
+      // Node 20 has no global WebSocket: take it from the same undici as the fetch and dispatcher.
+      // Its TypeScript event types differ from realtime-js's `WebSocketLike`; the runtime API is the same.
+      realtime: { transport: WebSocket as unknown as NonNullable<NonNullable<RealtimeOptions>['transport']> },
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    });
+  const healthKey = config.serviceRoleKey ?? config.anonKey ?? '';
+  return {
+    pool,
+    client: config.anonKey ? make(config.anonKey) : undefined,
+    adminClient: config.serviceRoleKey ? make(config.serviceRoleKey) : undefined,
+    config,
+    healthCheck: () =>
+      checkUpstream(pool, metrics, 'Database', `${config.url.replace(/\/$/, '')}/rest/v1/`, {
+        headers: { apikey: healthKey, authorization: `Bearer ${healthKey}` },
+      }),
+  };
+}
