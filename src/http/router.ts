@@ -1,0 +1,58 @@
+import { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { registry as defaultRegistry } from '../metrics/registry.js';
+import { bearerAuth } from './auth.js';
+import { connectionsRoutes } from './connections-routes.js';
+import { errorHandler, methodNotAllowed, notFound } from './errors.js';
+import { metricsHandler } from './metrics-route.js';
+import { monitoringRoutes } from './monitoring-routes.js';
+import type { MonitoringSource } from './source.js';
+
+export interface MonitoringRouterOptions {
+  /** What the routes read: `createClients(config)`'s result, or `monitoringSource(pools)` for plain pools. */
+  upstreams: MonitoringSource;
+  /** Served on `/metrics`. Default: poolscope's own `registry`. */
+  registry?: Registry;
+  /** The bearer token. Default: `upstreams.config.service.monitoringToken`, else `MONITORING_TOKEN`. */
+  token?: string;
+  /** Whether `/metrics` needs the token too. Default: `upstreams.config.service.metricsAuth`, else false. */
+  metricsAuth?: boolean;
+  /** Where failures of the routes are logged (never sent to the client). */
+  logger?: Logger;
+}
+
+/** Every path prefix the router answers; anything else passes through to the host app untouched. */
+export const MONITORING_PREFIXES = ['/metrics', '/api/monitoring', '/api/connections'] as const;
+
+/**
+ * The monitoring surface as one Express router, mounted with one line: `app.use(monitoringRouter(options))`.
+ *
+ * `GET /metrics`, `/api/monitoring/{connection-pools,system-health,alerts}` and reference 004's
+ * `/api/connections/...`. Its 404 and error handlers only see paths under its own prefixes, so the host
+ * app's routes and error pages are unaffected.
+ */
+export function monitoringRouter(options: MonitoringRouterOptions): Router {
+  const { upstreams, logger } = options;
+  const registry = options.registry ?? defaultRegistry;
+  const token = options.token ?? upstreams.config?.service.monitoringToken ?? envToken();
+  const metricsAuth = options.metricsAuth ?? upstreams.config?.service.metricsAuth ?? false;
+  const auth = bearerAuth(token);
+
+  const router = Router();
+  const metrics = metricsHandler(registry);
+  router
+    .route('/metrics')
+    .get(...(metricsAuth ? [auth, metrics] : [metrics]))
+    .all(methodNotAllowed(['GET']));
+  router.use('/api/monitoring', monitoringRoutes(upstreams, auth));
+  router.use('/api/connections', auth, connectionsRoutes(upstreams));
+  router.use(['/api/monitoring', '/api/connections'], notFound);
+  router.use([...MONITORING_PREFIXES], errorHandler(logger));
+  return router;
+}
+
+function envToken(): string | undefined {
+  const value = process.env.MONITORING_TOKEN?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
