@@ -70,12 +70,14 @@ export const POOL_COMPONENTS: Readonly<Record<string, Exclude<ComponentName, 'qu
   supabase: 'database',
   postgres: 'database',
   pinecone: 'vector_store',
+  pinecone_control: 'vector_store',
   openai: 'llm',
 };
 
 const DISPLAY_NAMES: Readonly<Record<string, string>> = {
   supabase: 'Supabase',
   pinecone: 'Pinecone',
+  pinecone_control: 'Pinecone control plane',
   openai: 'OpenAI',
   postgres: 'Postgres',
 };
