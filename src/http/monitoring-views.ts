@@ -102,7 +102,7 @@ export function connectionPoolsBody(input: HealthInput, now: Date = new Date()):
   const pools: Record<string, PoolView> = {};
   const health: Record<string, PoolHealthStatus> = {};
   for (const name of NAMED_UPSTREAMS) health[name] = 'not_configured';
-  for (const stats of [...input.pools].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const stats of [...input.pools].sort(byReferenceOrder)) {
     const key = poolKey(stats.name);
     pools[key] = poolView(stats, input);
     health[key] = statusOf(alerts.filter((alert) => alert.pool === stats.name));
@@ -169,6 +169,13 @@ export function alertsBody(input: HealthInput, now: Date = new Date()): AlertsBo
     alerts,
     status: alerts.length > 0 ? 'alerts_present' : 'no_alerts',
   };
+}
+
+/** Reference 000's order (supabase, pinecone), then openai and the Postgres pool, then any other pool by name. */
+const ORDER = ['supabase', 'pinecone', 'openai', 'postgres'];
+function byReferenceOrder(a: PoolStats, b: PoolStats): number {
+  const rank = (name: string) => (ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length);
+  return rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
 }
 
 /** A pool's health from its alerts, by the same rule as the system-health status: critical → unhealthy. */

@@ -1,0 +1,146 @@
+import type http from 'node:http';
+import express from 'express';
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createClients, type Clients } from '../src/clients/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { monitoringRouter } from '../src/http/index.js';
+import { startCountingServer, type CountingServer } from './support/http-server.js';
+
+const TOKEN = 'health-test-token';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+
+/** A PostgREST stand-in that holds every response until `release()`; after that it answers at once. */
+function heldUpstream() {
+  const held: Array<() => void> = [];
+  let holding = true;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    req.resume();
+    const answer = () => {
+      res.setHeader('content-type', 'application/json');
+      res.end('[{"id":1}]');
+    };
+    if (holding) held.push(answer);
+    else answer();
+  };
+  return {
+    handler,
+    release() {
+      holding = false;
+      for (const answer of held.splice(0)) answer();
+    },
+  };
+}
+
+describe('health and alerts follow real pool state', () => {
+  let upstream: CountingServer | undefined;
+  let clients: Clients | undefined;
+
+  afterEach(async () => {
+    await clients?.close(1_000);
+    await upstream?.close();
+  });
+
+  function appFor(c: Clients, registry: Registry) {
+    const app = express();
+    app.use(monitoringRouter({ upstreams: c, registry, token: TOKEN }));
+    return app;
+  }
+
+  it('raises utilization and queue alerts while a saturated pool queues SDK requests, and clears them once it drains', async () => {
+    const slow = heldUpstream();
+    upstream = await startCountingServer(slow.handler);
+    const registry = new Registry();
+    clients = createClients(
+      loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_SERVICE_ROLE_KEY: 'service-role', SUPABASE_POOL_SIZE: '2' }),
+      { registry },
+    );
+    const app = appFor(clients, registry);
+    const db = clients.sdk.supabaseAdmin!;
+
+    const queries = Array.from({ length: 6 }, () => db.from('items').select('*'));
+    const results = Promise.all(queries.map((query) => Promise.resolve(query)));
+    await upstream.waitForRequests(2);
+
+    const alerts = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
+    expect(alerts.body.status).toBe('alerts_present');
+    expect(alerts.body.alerts).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        component: 'supabase',
+        message: 'Supabase connection pool utilization high: 100.0%',
+        recommendation: 'Consider increasing SUPABASE_POOL_SIZE',
+        alertname: 'HighConnectionPoolUtilization',
+      }),
+    );
+    expect(alerts.body.alerts).toContainEqual(
+      expect.objectContaining({ component: 'supabase', alertname: 'PoolQueueBuildingUp', message: expect.stringContaining('4 waiting') }),
+    );
+    expect(alerts.body.alert_count).toBe(alerts.body.alerts.length);
+
+    const pools = await request(app).get('/api/monitoring/connection-pools').set(auth).expect(200);
+    expect(pools.body.supabase).toMatchObject({ pool_size: 2, active_connections: 2, utilization: 100, pending_requests: 4 });
+    expect(pools.body.health.supabase).toBe('degraded');
+
+    const health = await request(app).get('/api/monitoring/system-health').expect(200);
+    expect(health.body.status).toBe('degraded');
+    expect(health.body.components.database).toBe('degraded');
+    expect(health.body.metrics.supabase_pool_utilization).toBe(100);
+
+    const queue = await request(app).get('/api/connections/database/queue').set(auth).expect(200);
+    expect(queue.body.data).toEqual({ queueLength: 4, activeRequests: 2, maxConcurrent: 2 });
+
+    slow.release();
+    for (const result of await results) expect(result.error).toBeNull();
+    // Socket bookkeeping settles as the last bodies are read: wait for the state, not for a fixed time.
+    await vi.waitFor(async () => {
+      const cleared = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
+      expect(cleared.body).toMatchObject({ alert_count: 0, alerts: [], status: 'no_alerts' });
+    });
+    const after = await request(app).get('/api/monitoring/system-health').expect(200);
+    expect(after.body.status).toBe('healthy');
+  });
+
+  it('answers system-health 503 unhealthy while an upstream is down, and 200 again once it is back', async () => {
+    upstream = await startCountingServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('{}'));
+    });
+    const registry = new Registry();
+    clients = createClients(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon' }), { registry });
+    const app = appFor(clients, registry);
+
+    await clients.checkHealth();
+    await request(app).get('/api/monitoring/system-health').expect(200);
+
+    await upstream.kill();
+    const checks = await clients.checkHealth();
+    expect(checks.supabase?.healthy).toBe(false);
+
+    const down = await request(app).get('/api/monitoring/system-health').expect(503);
+    expect(down.body.status).toBe('unhealthy');
+    expect(down.body.components.database).toBe('unhealthy');
+    expect(down.body.metrics.upstreams_down).toBe(1);
+
+    const alerts = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
+    expect(alerts.body.alerts).toContainEqual(
+      expect.objectContaining({ severity: 'critical', component: 'supabase', alertname: 'UpstreamDown' }),
+    );
+    const pools = await request(app).get('/api/monitoring/connection-pools').set(auth).expect(200);
+    expect(pools.body.health.supabase).toBe('unhealthy');
+    expect(pools.body.supabase.upstream_up).toBe(false);
+    const probe = await request(app).get('/api/connections/database/health').set(auth).expect(503);
+    expect(probe.body.data).toMatchObject({ healthy: false, status: 'unhealthy' });
+
+    await upstream.restart();
+    await clients.checkHealth();
+    // UpstreamDown clears with the next passing check; the outage's failures keep the error-ratio and
+    // connection-failure alerts for their one-minute window, or until the stats are reset.
+    const recovered = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
+    expect(recovered.body.alerts.map((alert: { alertname: string }) => alert.alertname)).not.toContain('UpstreamDown');
+    await request(app).post('/api/connections/database/reset-stats').set(auth).expect(200);
+    const back = await request(app).get('/api/monitoring/system-health').expect(200);
+    expect(back.body).toMatchObject({ status: 'healthy', components: { database: 'healthy' }, metrics: { upstreams_down: 0 } });
+  });
+});
