@@ -1,22 +1,10 @@
 /** alerts/poolscope.rules.yml is generated from src/health, complete, and every alert is documented. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { ALERT_NAMES, RUNBOOK_BASE_URL, alertRules } from '../../src/health/alert-rules.js';
 import { ALERT_RULES_FILE, renderAlertRules } from '../../src/health/render-rules.js';
-import { loadRuleFile, readRepoFile, recordingRules, REPO } from './assets.js';
-
-/** Positions of lezer-promql error nodes: the parser recovers instead of throwing, so look for them. */
-export function promqlErrors(expr: string): number[] {
-  const errors: number[] = [];
-  parser.parse(expr).iterate({
-    enter(node) {
-      if (node.type.isError) errors.push(node.from);
-    },
-  });
-  return errors;
-}
+import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO } from './assets.js';
 
 const committed = loadRuleFile(ALERT_RULES_FILE).groups.flatMap((group) => group.rules);
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parser } from '@prometheus-io/lezer-promql';
 import { parse } from 'yaml';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -65,4 +66,15 @@ export function recordingRules(): Array<{ record: string; expr: string }> {
 
 export function recordingRuleNames(): string[] {
   return recordingRules().map((rule) => rule.record);
+}
+
+/** Positions of lezer-promql error nodes: the parser recovers instead of throwing, so look for them. */
+export function promqlErrors(expr: string): number[] {
+  const errors: number[] = [];
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.type.isError) errors.push(node.from);
+    },
+  });
+  return errors;
 }
