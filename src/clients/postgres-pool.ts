@@ -1,0 +1,790 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import type { Registry } from 'prom-client';
+import { redactUrl } from '../config/redact.js';
+import {
+  PoolClosedError,
+  PoolConfigError,
+  PoolConnectError,
+  PoolQueueFullError,
+  type FailureReason,
+} from '../errors/index.js';
+import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
+import { postgresMetricsFor, type PostgresMetrics } from '../metrics/postgres.js';
+import { registry as defaultRegistry } from '../metrics/registry.js';
+import type { Outcome, PoolEventMap } from '../pool/events.js';
+import { OperationNames } from '../pool/operations.js';
+import { POOL_NAME_PATTERN } from '../pool/options.js';
+import type { PoolStats } from '../pool/stats.js';
+import { LatencyWindow, MinuteCounter } from '../pool/window.js';
+import {
+  PgAcquireTimeoutError,
+  isPgAcquireTimeout,
+  isPgPoolEnded,
+  pgConnectionErrorReason,
+  pgFailureReason,
+  sqlVerb,
+} from './postgres-failure.js';
+
+/** Where leak warnings and warm-up failures go: pino's `logger.warn(obj, msg)` fits, so does the default. */
+export interface PgPoolLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  info?(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** What `instrumentPgPool` takes: how to name and watch a `pg.Pool` the app already configured. */
+export interface PgInstrumentOptions {
+  /** Becomes the `pool` label and the default `application_name` (`poolscope:<name>`). Default `postgres`. */
+  name?: string;
+  /** prom-client registry to record into. Default: poolscope's own `registry`. */
+  registry?: Registry;
+  /**
+   * A client held longer than this is reported once as a possible leak (warning with the stack that acquired
+   * it, `poolscope_pool_leaks_total`). `0`, the default, turns detection off (HikariCP's default too).
+   */
+  leakDetectionThresholdMs?: number;
+  /** Checkouts allowed to wait for a client; beyond it `PoolQueueFullError`. Default 1000, like every poolscope pool. */
+  maxQueued?: number;
+  /** `run()` operation names declared up front; they never fold into `other`. */
+  operations?: readonly string[];
+  /** Distinct undeclared `run()` names kept before the rest fold into `other`. Default 50. */
+  maxOperations?: number;
+  /** Finished queries kept for the stats snapshot's average and percentiles. Default 1000. */
+  statsWindowSize?: number;
+  /** Default: `console.warn`. */
+  logger?: PgPoolLogger;
+}
+
+export interface PgPoolOptions extends PgInstrumentOptions {
+  /** `postgres://user:password@host:5432/db?sslmode=require`. Never printed: stats and errors show `redactUrl(...)`. */
+  connectionString?: string;
+  /** Max clients (server connections). Default 10. */
+  max?: number;
+  /** Clients opened at start and kept open however idle. Default 0. */
+  min?: number;
+  /** How long a client above `min` may sit idle before it is closed; `0` keeps idle clients forever. Default 10000. */
+  idleTimeoutMs?: number;
+  /**
+   * Longest wait for a client, in the pool's queue (then `PgAcquireTimeoutError`) or for a new connection to
+   * open (then `PoolConnectError`, reason `timeout`). `0` waits forever. Default 5000.
+   */
+  connectionTimeoutMs?: number;
+  /** Server-side `statement_timeout` of every connection; `0` (default) leaves the server's setting. */
+  statementTimeoutMs?: number;
+  /** Any other `pg.Pool` option (`ssl`, `host`, `user`, `password`...), passed through; the options above win. */
+  pg?: PoolConfig;
+}
+
+/** The settings a `PgPool` runs with: never the connection string, only its redacted form. */
+export interface ResolvedPgPoolOptions {
+  name: string;
+  /** The database the pool talks to, password replaced by `***`; undefined when pg reads it from `PG*` variables. */
+  target: string | undefined;
+  max: number;
+  min: number;
+  idleTimeoutMs: number;
+  connectionTimeoutMs: number;
+  statementTimeoutMs: number;
+  leakDetectionThresholdMs: number;
+  maxQueued: number;
+}
+
+export interface PgPoolEventMap extends PoolEventMap {
+  /** A client has been held longer than `leakDetectionThresholdMs`; `stack` is where it was acquired. */
+  leak: [event: { pool: string; heldMs: number; thresholdMs: number; stack: string | undefined }];
+}
+
+export const PG_POOL_DEFAULTS = {
+  name: 'postgres',
+  max: 10,
+  min: 0,
+  idleTimeoutMs: 10_000,
+  connectionTimeoutMs: 5_000,
+  statementTimeoutMs: 0,
+  leakDetectionThresholdMs: 0,
+  maxQueued: 1_000,
+  maxOperations: 50,
+  statsWindowSize: 1_000,
+} as const;
+
+interface Settings extends ResolvedPgPoolOptions {
+  registry: Registry;
+  logger: PgPoolLogger;
+  operations: readonly string[];
+  maxOperations: number;
+  statsWindowSize: number;
+  /** createPgPool's own pool: pre-warmed to `min` and refilled; an instrumented pool is the app's to manage. */
+  owned: boolean;
+  /** Strings scrubbed from anything we log or throw (the password, raw and URL-encoded). */
+  secrets: readonly string[];
+}
+
+/** One checkout of a client, from pg's `acquire` event to its `release` event. */
+interface Checkout {
+  acquiredAt: number;
+  timer: NodeJS.Timeout | undefined;
+  stack: string | undefined;
+  leaked: boolean;
+  warmup: boolean;
+}
+
+interface Counts {
+  total: number;
+  successful: number;
+  failed: number;
+  failedConnections: number;
+  connectionsOpened: number;
+  lastRequestAt: number | null;
+}
+
+const zeroCounts = (): Counts => ({ total: 0, successful: 0, failed: 0, failedConnections: 0, connectionsOpened: 0, lastRequestAt: null });
+
+type CounterChild = { inc(value?: number): void };
+type HistogramChild = { observe(value: number): void };
+type QueryCallback = (error: Error | undefined, result?: QueryResult) => void;
+
+interface Recorder {
+  readonly name: string;
+  finish(outcome: Outcome, reason: FailureReason | undefined, durationMs: number): void;
+}
+
+const instrumented = new WeakSet<Pool>();
+const noop = () => undefined;
+
+const defaultLogger: PgPoolLogger = {
+  warn(obj, msg) {
+    const { stack, ...rest } = obj;
+    console.warn(`[poolscope] ${msg}`, rest, ...(typeof stack === 'string' ? [`\n${stack}`] : []));
+  },
+};
+
+/**
+ * A bounded, observable `pg.Pool`: checkouts timed and classified, clients held watched for leaks, queries
+ * recorded by operation, and the live counts of pg itself (`totalCount`, `idleCount`, `waitingCount`) read
+ * at scrape time into the same metric families as the HTTP pools. Made by `createPgPool` or `instrumentPgPool`.
+ */
+export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGauges {
+  readonly name: string;
+  readonly options: ResolvedPgPoolOptions;
+
+  readonly #pool: Pool;
+  readonly #connect: () => Promise<PoolClient>;
+  readonly #settings: Settings;
+  readonly #metrics: PoolscopeMetrics;
+  readonly #pgMetrics: PostgresMetrics;
+  readonly #operations: OperationNames;
+  readonly #recorders = new Map<string, Recorder>();
+  readonly #held = new Map<PoolClient, Checkout>();
+  readonly #window: LatencyWindow;
+  readonly #failuresPerMinute = new MinuteCounter();
+  readonly #connectionErrorsPerMinute = new MinuteCounter();
+  readonly #acquireWait: HistogramChild;
+  readonly #usage: HistogramChild;
+  readonly #connectionErrors = new Map<string, CounterChild>();
+  #counts = zeroCounts();
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use `createPgPool()` or `instrumentPgPool()`. */
+  constructor(pool: Pool, settings: Settings) {
+    super();
+    if (instrumented.has(pool)) throw new PoolConfigError('pool', 'is already instrumented by poolscope', settings.name);
+    instrumented.add(pool);
+    const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, ...options } = settings;
+    this.name = settings.name;
+    this.options = options;
+    this.#pool = pool;
+    this.#settings = settings;
+    this.#connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+    this.#operations = new OperationNames(operations, maxOperations);
+    this.#window = new LatencyWindow(statsWindowSize);
+    this.#metrics = metricsFor(registry);
+    this.#pgMetrics = postgresMetricsFor(registry);
+    this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
+    this.#usage = this.#pgMetrics.connectionUsage.labels(this.name);
+    this.#watchPool();
+    this.#patchPool();
+    this.#metrics.pools.add(this);
+  }
+
+  /** The underlying `pg.Pool` (its `connect` and `query` are instrumented too). */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
+  /** The registry this pool records into (a getter, so the pool serialises small). */
+  get registry(): Registry {
+    return this.#settings.registry;
+  }
+
+  /**
+   * Runs one statement on a pooled client, recorded under its SQL verb (`select`, `insert`, `with`...; never
+   * the SQL text). Query errors are pg's own (`DatabaseError` with its SQLSTATE `code`); checkout failures are
+   * typed: `PgAcquireTimeoutError`, `PoolQueueFullError`, `PoolConnectError`, `PoolClosedError`.
+   */
+  query<R extends QueryResultRow = QueryResultRow>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
+    const verb = sqlVerb(typeof text === 'string' ? text : text.text);
+    return this.#execute(this.#recorderFor(verb), (client) => client.query<R>(text, values), true);
+  }
+
+  /**
+   * Checks out a client, runs `fn` with it as the named operation (the reference design's
+   * `@monitor_query("list_uploads")`), and releases it whatever happens; a client whose `fn` threw is closed
+   * rather than reused (as `pg.Pool#query` does), so a half-done transaction never returns to the pool.
+   * Do not call `client.release()` inside `fn`. Names beyond `maxOperations` are recorded as `other`.
+   */
+  run<T>(operation: string, fn: (client: PoolClient) => Promise<T> | T): Promise<T> {
+    return this.#execute(this.#recorderFor(this.#operations.labelFor(operation)), fn, true);
+  }
+
+  /** A plain snapshot, the same shape as the HTTP pools', computed from pg's live counts now. */
+  stats(): PoolStats {
+    const live = this.live();
+    const window = this.#window.summary();
+    const now = Date.now();
+    const counts = this.#counts;
+    return {
+      name: this.name,
+      poolSize: live.poolSize,
+      totalConnections: counts.connectionsOpened,
+      activeConnections: live.activeConnections,
+      idleConnections: live.idleConnections,
+      pendingRequests: live.pendingRequests,
+      activeRequests: live.activeRequests,
+      maxConcurrent: live.maxConcurrent,
+      maxQueued: live.maxQueued,
+      totalRequests: counts.total,
+      successfulRequests: counts.successful,
+      failedRequests: counts.failed,
+      failedConnections: counts.failedConnections,
+      rateLimitedRequests: 0,
+      retries: 0,
+      failuresLastMinute: this.#failuresPerMinute.lastMinute(now),
+      connectionErrorsLastMinute: this.#connectionErrorsPerMinute.lastMinute(now),
+      averageResponseTimeMs: round2(window.averageMs),
+      p50Ms: round2(window.p50Ms),
+      p95Ms: round2(window.p95Ms),
+      p99Ms: round2(window.p99Ms),
+      windowSize: window.count,
+      utilization: live.poolSize > 0 ? live.activeConnections / live.poolSize : 0,
+      lastRequestAt: counts.lastRequestAt,
+    };
+  }
+
+  /** Resets the snapshot's counters and window. Prometheus counters are never reset. */
+  resetStats(): void {
+    this.#counts = zeroCounts();
+    this.#window.reset();
+    this.#failuresPerMinute.reset();
+    this.#connectionErrorsPerMinute.reset();
+  }
+
+  /** Live gauges from pg's own counts, read at scrape time. A client checked out (or connecting) is active. */
+  live() {
+    const pool = this.#pool;
+    const active = Math.max(0, pool.totalCount - pool.idleCount);
+    return {
+      activeConnections: active,
+      idleConnections: pool.idleCount,
+      poolSize: this.options.max,
+      activeRequests: active,
+      pendingRequests: pool.waitingCount,
+      maxConcurrent: this.options.max,
+      maxQueued: this.options.maxQueued,
+    };
+  }
+
+  /**
+   * Stops taking work and ends the pg pool once every client is back; clients still held at `deadlineMs`
+   * (leaks) are closed. Instrumented pools are ended too: the pool is the app's, but so is the call.
+   */
+  close(deadlineMs = 10_000): Promise<void> {
+    this.#closing ??= (async () => {
+      const pool = this.#pool;
+      if (!pool.ending) {
+        const ended = pool.end().then(
+          () => true,
+          () => true,
+        );
+        const timer = sleep(deadlineMs, false, { ref: false });
+        if (!(await Promise.race([ended, timer]))) {
+          for (const client of [...this.#held.keys()]) client.release(new PoolClosedError(this.name));
+          await ended;
+        }
+      }
+      for (const checkout of this.#held.values()) clearTimeout(checkout.timer);
+      this.#metrics.pools.delete(this);
+    })();
+    return this.#closing;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** @internal Opens `count` clients and returns them to the pool idle. Failures are counted and logged, never thrown. */
+  async warm(count: number): Promise<number> {
+    const attempts = await Promise.allSettled(Array.from({ length: count }, () => this.#checkout(false, true)));
+    let opened = 0;
+    let failure: unknown;
+    for (const attempt of attempts) {
+      if (attempt.status === 'fulfilled') {
+        attempt.value.release();
+        opened++;
+      } else failure ??= attempt.reason;
+    }
+    if (failure !== undefined && !this.closed) {
+      this.#log('warn', { pool: this.name, opened, wanted: count, reason: pgConnectionErrorReason(failure) }, `Pool "${this.name}" could not open ${count - opened} of ${count} connections to keep min=${this.options.min}`);
+    }
+    return opened;
+  }
+
+  async #execute<T>(recorder: Recorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.#checkout(typed, false);
+    } catch (error) {
+      const reason = pgFailureReason(typed ? error : this.#typed(error));
+      recorder.finish('error', reason, Number.NaN);
+      if (this.listenerCount('reject') > 0) this.emit('reject', { pool: this.name, operation: recorder.name, reason });
+      throw error;
+    }
+    const checkout = this.#held.get(client);
+    this.#counts.lastRequestAt = Date.now();
+    if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
+    // A checked-out client has no pool listener: without ours a connection lost between two statements of
+    // `fn` would be an uncaught 'error' event.
+    let lost: Error | undefined;
+    const onError = (error: Error) => (lost = error);
+    client.on('error', onError);
+    const startedAt = performance.now();
+    let failed: unknown;
+    try {
+      const result = await fn(client);
+      recorder.finish('success', undefined, performance.now() - startedAt);
+      return result;
+    } catch (error) {
+      failed = error;
+      recorder.finish('error', pgFailureReason(error), performance.now() - startedAt);
+      throw this.#scrub(error);
+    } finally {
+      client.removeListener('error', onError);
+      // pg may have handed the client on already if `fn` released it itself: release only our own checkout.
+      if (checkout === undefined || this.#held.get(client) === checkout) {
+        const broken = lost ?? failed;
+        client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
+      }
+    }
+  }
+
+  /**
+   * Checks a client out of pg, timing the wait and classifying a failure. `typed` callers (our own `query`
+   * and `run`) get poolscope errors; the app's own `pool.connect()` / `pool.query()` get pg's errors unchanged.
+   */
+  async #checkout(typed: boolean, warmup: boolean): Promise<PoolClient> {
+    const pool = this.#pool;
+    if (this.#closing || pool.ending) {
+      if (typed) throw new PoolClosedError(this.name);
+    } else if (pool.totalCount >= this.options.max && pool.idleCount === 0 && pool.waitingCount >= this.options.maxQueued) {
+      throw new PoolQueueFullError(this.name, this.options.maxQueued);
+    }
+    // The stack of whoever asked for the client: what a leak warning must show. Only paid for when detecting.
+    const stack = this.options.leakDetectionThresholdMs > 0 && !warmup ? acquiringStack() : undefined;
+    const waitStart = performance.now();
+    let client: PoolClient;
+    try {
+      client = await this.#connect();
+    } catch (error) {
+      if (!warmup) this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+      this.#countCheckoutFailure(error);
+      throw typed ? this.#typed(error) : this.#scrub(error);
+    }
+    if (!warmup) this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+    const checkout = this.#held.get(client);
+    if (checkout) {
+      checkout.stack = stack;
+      checkout.warmup = warmup;
+    }
+    return client;
+  }
+
+  /** The poolscope error for a failed checkout, pg's error kept as `cause` (scrubbed of any secret). */
+  #typed(error: unknown): Error {
+    if (error instanceof PoolQueueFullError || error instanceof PoolClosedError) return error;
+    const cause = this.#scrub(error);
+    if (isPgAcquireTimeout(error)) return new PgAcquireTimeoutError(this.name, this.options.connectionTimeoutMs, { cause });
+    if (isPgPoolEnded(error)) return new PoolClosedError(this.name);
+    return new PoolConnectError(this.name, pgConnectionErrorReason(error), { cause });
+  }
+
+  #countCheckoutFailure(error: unknown): void {
+    if (isPgAcquireTimeout(error) || isPgPoolEnded(error)) return;
+    // Anything else pg-pool fails a checkout with is a new connection that could not be opened.
+    const reason = pgConnectionErrorReason(error);
+    let counter = this.#connectionErrors.get(reason);
+    if (!counter) this.#connectionErrors.set(reason, (counter = this.#metrics.connectionErrors.labels(this.name, reason)));
+    counter.inc();
+    this.#counts.failedConnections++;
+    this.#connectionErrorsPerMinute.record();
+    if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });
+  }
+
+  #watchPool(): void {
+    const pool = this.#pool;
+    const created = this.#metrics.connectionsCreated.labels(this.name);
+    const closed = this.#metrics.connectionsClosed.labels(this.name);
+    const leakMs = this.options.leakDetectionThresholdMs;
+    pool.on('connect', () => {
+      created.inc();
+      this.#counts.connectionsOpened++;
+      if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
+    });
+    pool.on('acquire', (client) => {
+      const checkout: Checkout = { acquiredAt: performance.now(), timer: undefined, stack: undefined, leaked: false, warmup: false };
+      if (leakMs > 0) {
+        checkout.timer = setTimeout(() => this.#reportLeak(checkout), leakMs);
+        checkout.timer.unref();
+      }
+      this.#held.set(client, checkout);
+    });
+    pool.on('release', (_error, client) => {
+      const checkout = this.#held.get(client);
+      if (!checkout) return; // checked out before poolscope was attached
+      this.#held.delete(client);
+      clearTimeout(checkout.timer);
+      if (checkout.warmup) return;
+      const heldMs = performance.now() - checkout.acquiredAt;
+      this.#usage.observe(heldMs / 1000);
+      if (checkout.leaked) {
+        this.#log('info', { pool: this.name, heldMs: Math.round(heldMs) }, `Previously reported leaked client of pool "${this.name}" was returned after ${Math.round(heldMs)} ms`);
+      }
+    });
+    pool.on('remove', () => {
+      closed.inc();
+      if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
+      // HikariCP's minimumIdle: replace a lost connection so `min` stay open (pg only stops reaping them).
+      const { min } = this.options;
+      if (this.#settings.owned && min > 0 && !this.#closing && !pool.ending && pool.totalCount < min) {
+        void this.warm(min - pool.totalCount);
+      }
+    });
+    // An idle client's connection broke (server restart, pg_terminate_backend, network): pg has already
+    // dropped it. Without a listener this 'error' would crash the process.
+    pool.on('error', (error) => {
+      this.#log('warn', { pool: this.name, code: codeOf(error) }, `Pool "${this.name}" lost an idle connection: ${this.#scrubText(messageOf(error))}`);
+    });
+  }
+
+  /** The app's own `pool.connect()` and `pool.query()` go through the same checkout, so they are measured too. */
+  #patchPool(): void {
+    const pool = this.#pool as unknown as {
+      connect: (callback?: (error: Error | undefined, client: PoolClient | undefined, done: (release?: unknown) => void) => void) => Promise<PoolClient> | undefined;
+      query: (...args: unknown[]) => unknown;
+    };
+    const originalQuery = pool.query.bind(pool);
+    pool.connect = (callback) => {
+      const checkout = this.#checkout(false, false);
+      if (typeof callback !== 'function') return checkout;
+      checkout.then(
+        (client) => process.nextTick(callback, undefined, client, client.release),
+        (error: Error) => process.nextTick(callback, error, undefined, noop),
+      );
+      return undefined;
+    };
+    pool.query = (text: unknown, values?: unknown, callback?: unknown) => {
+      if (typeof values === 'function') {
+        callback = values;
+        values = undefined;
+      }
+      const isText = typeof text === 'string';
+      const isConfig = !isText && text !== null && typeof text === 'object' && typeof (text as { text?: unknown }).text === 'string';
+      // Streams (pg-cursor, pg-query-stream) and misuse keep pg's own path.
+      if ((!isText && !isConfig) || typeof (text as { submit?: unknown }).submit === 'function') {
+        return originalQuery(text, values, callback);
+      }
+      const verb = sqlVerb(isText ? text : (text as QueryConfig).text);
+      const result = this.#execute(
+        this.#recorderFor(verb),
+        (client) => client.query(text as string | QueryConfig, values as unknown[] | undefined),
+        false,
+      );
+      if (typeof callback !== 'function') return result;
+      const cb = callback as QueryCallback;
+      result.then(
+        (rows) => process.nextTick(cb, undefined, rows),
+        (error: Error) => process.nextTick(cb, error),
+      );
+      return undefined;
+    };
+  }
+
+  #reportLeak(checkout: Checkout): void {
+    if (checkout.warmup || checkout.leaked) return;
+    checkout.leaked = true;
+    this.#pgMetrics.leaks.labels(this.name).inc();
+    const heldMs = Math.round(performance.now() - checkout.acquiredAt);
+    const thresholdMs = this.options.leakDetectionThresholdMs;
+    const stack = checkout.stack === undefined ? undefined : this.#scrubText(checkout.stack);
+    this.#log(
+      'warn',
+      { pool: this.name, heldMs, thresholdMs, stack },
+      `Possible connection leak: a client of pool "${this.name}" has been held for ${heldMs} ms (leakDetectionThresholdMs=${thresholdMs}); it was acquired at the stack below`,
+    );
+    if (this.listenerCount('leak') > 0) this.emit('leak', { pool: this.name, heldMs, thresholdMs, stack });
+  }
+
+  #log(level: 'warn' | 'info', obj: Record<string, unknown>, msg: string): void {
+    const logger = this.#settings.logger;
+    try {
+      if (level === 'warn') logger.warn(obj, this.#scrubText(msg));
+      else logger.info?.(obj, this.#scrubText(msg));
+    } catch {
+      // A broken logger must not break the pool.
+    }
+  }
+
+  #scrubText(text: string): string {
+    let out = text;
+    for (const secret of this.#settings.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  /** pg never puts the password in its errors; a malformed URL could still put it in a host name. */
+  #scrub<E>(error: E): E {
+    if (this.#settings.secrets.length === 0 || !(error instanceof Error)) return error;
+    const message = error.message;
+    const scrubbed = this.#scrubText(message);
+    if (scrubbed !== message) {
+      error.message = scrubbed;
+      if (error.stack) error.stack = this.#scrubText(error.stack);
+    }
+    return error;
+  }
+
+  #recorderFor(operation: string): Recorder {
+    let recorder = this.#recorders.get(operation);
+    if (!recorder) this.#recorders.set(operation, (recorder = this.#createRecorder(operation)));
+    return recorder;
+  }
+
+  #createRecorder(operation: string): Recorder {
+    const metrics = this.#metrics;
+    const success = metrics.requestDuration.labels(this.name, operation, 'success');
+    const failure = metrics.requestDuration.labels(this.name, operation, 'error');
+    const failures = new Map<FailureReason, CounterChild>();
+    const pool = this;
+    return {
+      name: operation,
+      finish(outcome, reason, durationMs) {
+        const counts = pool.#counts;
+        counts.total++;
+        // NaN marks a query refused before it ran (no client): counted, but it has no duration.
+        const ran = !Number.isNaN(durationMs);
+        if (ran) {
+          (outcome === 'success' ? success : failure).observe(durationMs / 1000);
+          pool.#window.record(durationMs);
+        }
+        if (outcome === 'success') counts.successful++;
+        else {
+          counts.failed++;
+          pool.#failuresPerMinute.record();
+          const key = reason ?? 'other';
+          let counter = failures.get(key);
+          if (!counter) failures.set(key, (counter = metrics.requestFailures.labels(pool.name, operation, key)));
+          counter.inc();
+        }
+        if (ran && pool.listenerCount('request:end') > 0) {
+          pool.emit('request:end', { pool: pool.name, operation, outcome, reason, status: undefined, durationMs });
+        }
+      },
+    };
+  }
+}
+
+/**
+ * Creates a `pg.Pool` with poolscope's bounds and metrics. `pg` is an optional peer dependency, loaded
+ * here on first use. Opens `min` connections before resolving (failures are logged, never thrown: the
+ * pool works once the database answers). Throws `PoolConfigError` naming the first bad option.
+ */
+export async function createPgPool(options: PgPoolOptions = {}): Promise<PgPool> {
+  const settings = resolvePgPoolOptions(options);
+  const pg = await loadPg(settings.name);
+  const config: PoolConfig = {
+    ...options.pg,
+    max: settings.max,
+    min: settings.min,
+    idleTimeoutMillis: settings.idleTimeoutMs,
+    connectionTimeoutMillis: settings.connectionTimeoutMs,
+  };
+  if (options.connectionString !== undefined) config.connectionString = options.connectionString;
+  if (settings.statementTimeoutMs > 0) config.statement_timeout = settings.statementTimeoutMs;
+  // So DBAs see whose connections these are in pg_stat_activity; a name in the URL or PGAPPNAME still wins.
+  if (config.application_name === undefined && process.env.PGAPPNAME === undefined) {
+    config.application_name = `poolscope:${settings.name}`;
+  }
+  const pgPool = new PgPool(new pg.Pool(config), settings);
+  if (settings.min > 0) await pgPool.warm(settings.min);
+  return pgPool;
+}
+
+/**
+ * Instruments a `pg.Pool` the app already has: its `connect()` and `query()` are measured in place (errors
+ * unchanged), its live counts become poolscope's gauges, and it gains `run()`, `stats()`, leak detection.
+ * New connections get `application_name` `poolscope:<name>` unless one is set. Returns the `PgPool`.
+ */
+export function instrumentPgPool(pool: Pool, options: PgInstrumentOptions = {}): PgPool {
+  const config = pool.options;
+  const connectionString = typeof config.connectionString === 'string' ? config.connectionString : undefined;
+  const common = resolveCommon(options);
+  const statementTimeout = config.statement_timeout;
+  const settings: Settings = {
+    ...common,
+    target: describeTarget(connectionString, config),
+    max: config.max,
+    min: config.min ?? 0,
+    idleTimeoutMs: config.idleTimeoutMillis ?? 0,
+    connectionTimeoutMs: config.connectionTimeoutMillis ?? 0,
+    statementTimeoutMs: typeof statementTimeout === 'number' ? statementTimeout : 0,
+    owned: false,
+    secrets: secretsOf(connectionString, config.password),
+  };
+  const pgPool = new PgPool(pool, settings);
+  if (config.application_name === undefined && process.env.PGAPPNAME === undefined) {
+    config.application_name = `poolscope:${settings.name}`;
+  }
+  return pgPool;
+}
+
+type PgModule = typeof import('pg');
+
+async function loadPg(pool: string): Promise<PgModule> {
+  try {
+    return await import('pg');
+  } catch {
+    throw new PoolConfigError('pg', 'the optional peer dependency "pg" is not installed (npm install pg)', pool);
+  }
+}
+
+function resolveCommon(options: PgInstrumentOptions) {
+  if (options === null || typeof options !== 'object') throw new PoolConfigError('options', 'must be an object');
+  const name = options.name ?? PG_POOL_DEFAULTS.name;
+  if (typeof name !== 'string' || !POOL_NAME_PATTERN.test(name)) {
+    throw new PoolConfigError('name', 'must match [a-z][a-z0-9_]* (it becomes the "pool" label)');
+  }
+  const operations = options.operations ?? [];
+  if (!Array.isArray(operations) || !operations.every((o) => typeof o === 'string' && o.length > 0 && o.length <= 64)) {
+    throw new PoolConfigError('operations', 'must be an array of non-empty names of at most 64 characters', name);
+  }
+  const logger = options.logger ?? defaultLogger;
+  if (typeof logger?.warn !== 'function') throw new PoolConfigError('logger', 'must have a warn(obj, msg) method', name);
+  return {
+    name,
+    registry: options.registry ?? defaultRegistry,
+    logger,
+    operations,
+    leakDetectionThresholdMs: integer(options.leakDetectionThresholdMs, PG_POOL_DEFAULTS.leakDetectionThresholdMs, 'leakDetectionThresholdMs', name, 0),
+    maxQueued: integer(options.maxQueued, PG_POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
+    maxOperations: integer(options.maxOperations, PG_POOL_DEFAULTS.maxOperations, 'maxOperations', name, 1),
+    statsWindowSize: integer(options.statsWindowSize, PG_POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
+  };
+}
+
+function resolvePgPoolOptions(options: PgPoolOptions): Settings {
+  const common = resolveCommon(options);
+  const { name } = common;
+  const { connectionString } = options;
+  if (connectionString !== undefined) {
+    if (typeof connectionString !== 'string' || connectionString.length === 0) {
+      throw new PoolConfigError('connectionString', 'must be a non-empty string', name);
+    }
+    // Fail here, value unsaid: URL parse errors carry the whole input (password included) in `input`.
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(connectionString) && !URL.canParse(connectionString)) {
+      throw new PoolConfigError('connectionString', 'is not a valid postgres:// URL', name);
+    }
+  }
+  if (options.pg !== undefined && (options.pg === null || typeof options.pg !== 'object')) {
+    throw new PoolConfigError('pg', 'must be an object of pg.Pool options', name);
+  }
+  const max = integer(options.max, PG_POOL_DEFAULTS.max, 'max', name, 1);
+  const min = integer(options.min, PG_POOL_DEFAULTS.min, 'min', name, 0);
+  if (min > max) throw new PoolConfigError('min', 'must not be greater than max', name);
+  return {
+    ...common,
+    target: describeTarget(connectionString, options.pg ?? {}),
+    max,
+    min,
+    idleTimeoutMs: integer(options.idleTimeoutMs, PG_POOL_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs', name, 0),
+    connectionTimeoutMs: integer(options.connectionTimeoutMs, PG_POOL_DEFAULTS.connectionTimeoutMs, 'connectionTimeoutMs', name, 0),
+    statementTimeoutMs: integer(options.statementTimeoutMs, PG_POOL_DEFAULTS.statementTimeoutMs, 'statementTimeoutMs', name, 0),
+    owned: true,
+    secrets: secretsOf(connectionString, options.pg?.password),
+  };
+}
+
+function describeTarget(connectionString: string | undefined, config: PoolConfig): string | undefined {
+  if (connectionString !== undefined) return redactUrl(connectionString);
+  if (config.host === undefined && config.database === undefined) return undefined;
+  return `postgres://${config.host ?? 'localhost'}${config.port ? `:${config.port}` : ''}/${config.database ?? ''}`;
+}
+
+function secretsOf(connectionString: string | undefined, password: PoolConfig['password']): string[] {
+  const secrets = new Set<string>();
+  if (typeof password === 'string' && password.length > 0) secrets.add(password);
+  if (connectionString !== undefined) {
+    const redacted = redactUrl(connectionString);
+    try {
+      const raw = new URL(connectionString).password;
+      if (raw) {
+        secrets.add(raw);
+        secrets.add(decodeURIComponent(raw));
+      }
+    } catch {
+      // Not a URL: redactUrl's cut below still finds it.
+    }
+    // Whatever redactUrl hides (userinfo password, ?password=): the text between the shared prefix and suffix.
+    if (redacted !== connectionString) {
+      let start = 0;
+      while (start < redacted.length && redacted[start] === connectionString[start]) start++;
+      let end = 0;
+      while (end < redacted.length - start && redacted[redacted.length - 1 - end] === connectionString[connectionString.length - 1 - end]) end++;
+      const hidden = connectionString.slice(start, connectionString.length - end);
+      if (hidden.length > 0) secrets.add(hidden);
+    }
+  }
+  return [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new PoolConfigError(option, 'must be an integer', pool);
+  if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
+  return value;
+}
+
+const OWN_FILE = fileURLToPath(import.meta.url);
+
+/** Where the app asked for the client, without poolscope's own frames on top. */
+function acquiringStack(): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, acquiringStack);
+  return holder.stack
+    ?.split('\n')
+    .slice(1)
+    .filter((frame) => !frame.includes(OWN_FILE) && !frame.includes(import.meta.url))
+    .join('\n');
+}
+
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
