@@ -1,0 +1,106 @@
+/**
+ * The repo's Prometheus stack, live: prometheus.yml, recording rules, alert rules (`for:` cut to 1s) and
+ * alertmanager.yml (webhooks sent to a local receiver), with 1 s scrape and evaluation intervals, scraping
+ * `target`. Point it at the test-only metrics server, or at the real service in demo mode.
+ */
+import { parse, stringify } from 'yaml';
+import { readRepoFile } from './assets.js';
+import {
+  startAlertmanager,
+  startPrometheus,
+  startWebhookReceiver,
+  type RunningBinary,
+  type RunningPrometheus,
+  type WebhookReceiver,
+} from '../support/prometheus.js';
+
+export interface ShippedStack {
+  prometheus: RunningPrometheus;
+  alertmanager: RunningBinary;
+  webhook: WebhookReceiver;
+  stop(): Promise<void>;
+}
+
+interface AlertmanagerRoute {
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: AlertmanagerRoute[];
+}
+
+/** alertmanager.yml with every webhook sent to `url` (path kept) and timers short enough for a test. */
+export function testAlertmanagerConfig(url: string): unknown {
+  const config = parse(readRepoFile('alertmanager/alertmanager.yml')) as {
+    route: AlertmanagerRoute;
+    receivers: Array<{ webhook_configs?: Array<{ url: string }> }>;
+  };
+  const shorten = (route: AlertmanagerRoute): void => {
+    if (route.group_wait !== undefined) route.group_wait = '1s';
+    if (route.group_interval !== undefined) route.group_interval = '1s';
+    if (route.repeat_interval !== undefined) route.repeat_interval = '1m';
+    route.routes?.forEach(shorten);
+  };
+  shorten(config.route);
+  for (const receiver of config.receivers) {
+    for (const webhook of receiver.webhook_configs ?? []) webhook.url = new URL(new URL(webhook.url).pathname, url).href;
+  }
+  return config;
+}
+
+/** alerts/poolscope.rules.yml with every `for:` cut to 1s: same expressions, labels and annotations. */
+export function alertRulesWithShortFor(): string {
+  const rules = parse(readRepoFile('alerts/poolscope.rules.yml')) as { groups: Array<{ rules: Array<{ for?: string }> }> };
+  for (const group of rules.groups) for (const rule of group.rules) rule.for = '1s';
+  return stringify(rules);
+}
+
+/** prometheus.yml scraping `target` with the poolscope job every second, alerting `alertmanager`. */
+export function testPrometheusConfig(target: string, alertmanager: string): unknown {
+  const config = parse(readRepoFile('prometheus/prometheus.yml')) as {
+    global: Record<string, string>;
+    rule_files: string[];
+    alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+  };
+  config.global.scrape_interval = '1s';
+  config.global.evaluation_interval = '1s';
+  // Same files, laid out flat in the temp dir.
+  const expected = ['rules/recording.yml', '../alerts/poolscope.rules.yml'];
+  if (JSON.stringify(config.rule_files) !== JSON.stringify(expected)) {
+    throw new Error(`prometheus.yml rule_files changed (${config.rule_files.join(', ')}): update shipped-stack.ts`);
+  }
+  config.rule_files = ['rules/recording.yml', 'alerts/poolscope.rules.yml'];
+  config.alerting.alertmanagers = [{ static_configs: [{ targets: [alertmanager] }] }];
+  const job = config.scrape_configs.find((scrape) => scrape.job_name === 'poolscope');
+  if (!job) throw new Error('prometheus.yml has no poolscope scrape job');
+  job.static_configs = [{ targets: [target] }];
+  // Only the poolscope job: nothing listens on the compose stack's localhost:9090 here.
+  config.scrape_configs = [job];
+  return config;
+}
+
+/** Starts webhook receiver, Alertmanager and Prometheus (in that order); `stop()` ends all three. */
+export async function startShippedStack(target: string): Promise<ShippedStack> {
+  const started: Array<{ stop?: () => Promise<void>; close?: () => Promise<void> }> = [];
+  const stop = async (): Promise<void> => {
+    for (const part of started.reverse()) await (part.stop ?? part.close)?.call(part);
+  };
+  try {
+    const webhook = await startWebhookReceiver();
+    started.push(webhook);
+    const alertmanager = await startAlertmanager({ config: testAlertmanagerConfig(webhook.url) });
+    started.push(alertmanager);
+    const prometheus = await startPrometheus({
+      config: testPrometheusConfig(target, `127.0.0.1:${alertmanager.port}`),
+      files: {
+        'rules/recording.yml': readRepoFile('prometheus/rules/recording.yml'),
+        'alerts/poolscope.rules.yml': alertRulesWithShortFor(),
+      },
+    });
+    started.push(prometheus);
+    return { prometheus, alertmanager, webhook, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
