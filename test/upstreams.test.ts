@@ -1,0 +1,228 @@
+/**
+ * The wire simulators speak each API closely enough that the real SDKs parse their answers, and
+ * they misbehave on demand the way the pool tests need. Every test closes what it starts.
+ */
+import OpenAI, { RateLimitError } from 'openai';
+import { Agent, Client, Pool, fetch as undiciFetch, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type OpenAISimulator,
+  type Simulator,
+  completionText,
+  countTokens,
+  json,
+  simulatedEmbedding,
+  startOpenAISimulator,
+  startSimulator,
+} from './upstreams/index.js';
+
+/** Things to close after each test, last opened first. */
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function track<T extends { close(): Promise<unknown> }>(thing: T): T {
+  cleanups.push(() => thing.close());
+  return thing;
+}
+
+/** An undici fetch bound to `dispatcher`, typed as the global fetch the SDKs expect. */
+function fetchVia(dispatcher: Agent | Pool): typeof globalThis.fetch {
+  const f = (input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) =>
+    undiciFetch(input, { ...init, dispatcher });
+  // undici's Response/body stream types differ nominally from the DOM lib's; the runtime objects are the same.
+  return f as unknown as typeof globalThis.fetch;
+}
+
+async function openaiSim(options: Parameters<typeof startOpenAISimulator>[0] = {}): Promise<{
+  sim: OpenAISimulator;
+  client: OpenAI;
+}> {
+  const sim = track(await startOpenAISimulator({ apiKey: 'sk-test', ...options }));
+  const dispatcher = track(new Agent());
+  const client = new OpenAI({ apiKey: 'sk-test', baseURL: sim.baseURL, maxRetries: 0, fetch: fetchVia(dispatcher) });
+  return { sim, client };
+}
+
+describe('OpenAI simulator with the openai SDK', () => {
+  it('answers chat.completions.create with the request model and deterministic usage', async () => {
+    const { sim, client } = await openaiSim({ completionTokens: 6 });
+    const messages = [{ role: 'user' as const, content: 'Say hello to the pool' }];
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
+
+    const prompt = 3 + 4 + countTokens('Say hello to the pool');
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.model).toBe('gpt-4o-mini');
+    expect(completion.choices[0]?.message.content).toBe(completionText(6));
+    expect(completion.usage).toMatchObject({ prompt_tokens: prompt, completion_tokens: 6, total_tokens: prompt + 6 });
+    expect(sim.usageSent.byModel['gpt-4o-mini']).toEqual({
+      promptTokens: prompt,
+      completionTokens: 6,
+      totalTokens: prompt + 6,
+      responses: 1,
+    });
+    expect(sim.usageSent.last).toMatchObject({ endpoint: 'chat.completions', model: 'gpt-4o-mini' });
+  });
+
+  it('streams chat chunks over SSE and ends with a usage chunk when include_usage is set', async () => {
+    const { sim, client } = await openaiSim({ completionTokens: 5 });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'stream please' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(completionText(5));
+    expect(usage?.completion_tokens).toBe(5);
+    expect(sim.usageSent.total.totalTokens).toBe(usage?.total_tokens);
+  });
+
+  it('holds a stream open after its first chunk until released', async () => {
+    const { sim, client } = await openaiSim();
+    sim.holdStreams();
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hold me' }],
+      stream: true,
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // role chunk
+    await sim.waitForHeldStreams(1);
+    expect(sim.openStreams).toBe(1);
+    expect(sim.stats.inFlight).toBe(1);
+
+    expect(sim.releaseStreams()).toBe(1);
+    let chunks = 1;
+    while (!(await iterator.next()).done) chunks++;
+    expect(chunks).toBeGreaterThan(2);
+    await sim.waitFor(() => sim.openStreams === 0, 'stream end');
+    expect(sim.stats.inFlight).toBe(0);
+  });
+
+  it('returns embeddings as floats or base64 (the SDK default) with prompt-token usage', async () => {
+    const { sim, client } = await openaiSim({ embeddingDimensions: 16 });
+    const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta gamma'] });
+    expect(viaBase64.data).toHaveLength(2);
+    expect(viaBase64.data[1]?.embedding).toEqual(simulatedEmbedding('beta gamma', 16));
+    expect(viaBase64.usage).toEqual({ prompt_tokens: countTokens('alpha') + countTokens('beta gamma'), total_tokens: 5 });
+
+    const viaFloat = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'alpha',
+      encoding_format: 'float',
+      dimensions: 4,
+    });
+    expect(viaFloat.data[0]?.embedding).toEqual(simulatedEmbedding('alpha', 4));
+    expect(sim.usageSent.byModel['text-embedding-3-small']?.promptTokens).toBe(5 + countTokens('alpha'));
+  });
+
+  it('lists models and answers the Responses API with input/output token usage', async () => {
+    const { sim, client } = await openaiSim({ completionTokens: 3 });
+    const models = [];
+    for await (const model of client.models.list()) models.push(model.id);
+    expect(models).toContain('gpt-4o-mini');
+
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'hi there' });
+    expect(response.output_text).toBe(completionText(3));
+    expect(response.usage).toMatchObject({ input_tokens: 3 + 4 + countTokens('hi there'), output_tokens: 3 });
+
+    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'hi there', stream: true });
+    let completedUsage: number | undefined;
+    let deltas = '';
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta') deltas += event.delta;
+      if (event.type === 'response.completed') completedUsage = event.response.usage?.total_tokens;
+    }
+    expect(deltas).toBe(completionText(3));
+    expect(completedUsage).toBe(sim.usageSent.last?.totalTokens);
+    expect(sim.usageSent.byModel['gpt-4o-mini']?.responses).toBe(2);
+  });
+
+  it('sends rate-limit headers on every answer, counting remaining requests and tokens down', async () => {
+    const { sim, client } = await openaiSim({ rateLimits: { limitRequests: 100, remainingRequests: 100 } });
+    const first = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }] })
+      .withResponse();
+    const second = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'two' }] })
+      .withResponse();
+    expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('100');
+    expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('99');
+    expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('98');
+    const tokensLeft = (r: Response): number => Number(r.headers.get('x-ratelimit-remaining-tokens'));
+    expect(tokensLeft(first.response) - tokensLeft(second.response)).toBe(second.data.usage?.total_tokens);
+    expect(second.response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(second.response.headers.get('x-ratelimit-reset-tokens')).toBe('0s');
+  });
+
+  it('turns an injected 429 with Retry-After into the SDK RateLimitError', async () => {
+    const { sim, client } = await openaiSim();
+    sim.setRateLimits({ remainingRequests: 0 });
+    sim.behave({ failNext: { count: 1, status: 429, retryAfterSeconds: 7, kind: 'tokens' } });
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    const rateLimit = error as RateLimitError;
+    expect(rateLimit.headers.get('retry-after')).toBe('7');
+    expect(rateLimit.headers.get('retry-after-ms')).toBe('7000');
+    expect(rateLimit.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(rateLimit.error).toMatchObject({ type: 'tokens', code: 'rate_limit_exceeded', param: null });
+    expect(sim.stats.injectedFailures).toBe(1);
+    // The next request is served normally.
+    await expect(client.models.list()).resolves.toBeDefined();
+  });
+
+  it('answers 429 by itself once remaining requests run out when enforceRateLimits is on', async () => {
+    const { client } = await openaiSim({ enforceRateLimits: true, rateLimits: { remainingRequests: 1 } });
+    const ask = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'q' }] });
+    await expect(ask()).resolves.toBeDefined();
+    await expect(ask()).rejects.toMatchObject({ status: 429, type: 'requests' });
+  });
+
+  it('rejects a missing or wrong bearer key with 401 in OpenAI error shape, without echoing it', async () => {
+    const { sim } = await openaiSim();
+    const dispatcher = track(new Agent());
+    const wrong = new OpenAI({ apiKey: 'sk-wrong-secret', baseURL: sim.baseURL, maxRetries: 0, fetch: fetchVia(dispatcher) });
+    const error = await wrong.models.list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(String((error as Error).message)).not.toContain('sk-wrong-secret');
+
+    const missing = await request(`${sim.baseURL}/models`);
+    expect(missing.statusCode).toBe(401);
+    expect(await missing.body.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
+    expect(sim.auth).toEqual({ authorized: 0, rejected: 2, distinctKeys: 0 });
+  });
+});
+
+describe('simulator base behaviours', () => {
+  async function plain(options: { tls?: boolean } = {}): Promise<Simulator> {
+    return track(
+      await startSimulator({
+        name: 'plain',
+        ...options,
+        handler: (req) => json(200, { path: req.path, method: req.method }),
+      }),
+    );
+  }
+
+  it('serves N sequential keep-alive requests over 1 accepted socket', async () => {
+    const sim = await plain();
+    // A single-connection Client: an undici Pool may open a 2nd socket for the 2nd request because
+    // its first client is not yet marked free when the body's last byte has been read.
+    const client = track(new Client(sim.origin));
+    for (let i = 0; i < 5; i++) {
+      const res = await client.request({ path: `/r${i}`, method: 'GET' });
+      await res.body.json();
+    }
+    expect(sim.stats).toMatchObject({ requests: 5, responses: 5, acceptedSockets: 1, openSockets: 1 });
+  });
+});

@@ -1,0 +1,4 @@
+export * from './cert.js';
+export * from './gate.js';
+export * from './simulator.js';
+export * from './openai.js';
