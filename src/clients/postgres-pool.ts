@@ -125,7 +125,8 @@ interface Settings extends ResolvedPgPoolOptions {
 interface Checkout {
   acquiredAt: number;
   timer: NodeJS.Timeout | undefined;
-  stack: string | undefined;
+  /** Captured at checkout, formatted only if a leak is reported (V8 formats stacks lazily). */
+  stack: StackHolder | undefined;
   leaked: boolean;
   warmup: boolean;
 }
@@ -390,7 +391,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
       throw new PoolQueueFullError(this.name, this.options.maxQueued);
     }
     // The stack of whoever asked for the client: what a leak warning must show. Only paid for when detecting.
-    const stack = this.options.leakDetectionThresholdMs > 0 && !warmup ? acquiringStack() : undefined;
+    const stack = this.options.leakDetectionThresholdMs > 0 && !warmup ? captureStack() : undefined;
     const waitStart = performance.now();
     let client: PoolClient;
     try {
@@ -525,7 +526,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.#pgMetrics.leaks.labels(this.name).inc();
     const heldMs = Math.round(performance.now() - checkout.acquiredAt);
     const thresholdMs = this.options.leakDetectionThresholdMs;
-    const stack = checkout.stack === undefined ? undefined : this.#scrubText(checkout.stack);
+    const formatted = checkout.stack === undefined ? undefined : formatStack(checkout.stack);
+    const stack = formatted === undefined ? undefined : this.#scrubText(formatted);
     this.#log(
       'warn',
       { pool: this.name, heldMs, thresholdMs, stack },
@@ -764,10 +766,18 @@ function integer(value: unknown, fallback: number, option: string, pool: string,
 
 const OWN_FILE = fileURLToPath(import.meta.url);
 
+interface StackHolder {
+  stack?: string;
+}
+
+function captureStack(): StackHolder {
+  const holder: StackHolder = {};
+  Error.captureStackTrace(holder, captureStack);
+  return holder;
+}
+
 /** Where the app asked for the client, without poolscope's own frames on top. */
-function acquiringStack(): string | undefined {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, acquiringStack);
+function formatStack(holder: StackHolder): string | undefined {
   return holder.stack
     ?.split('\n')
     .slice(1)
