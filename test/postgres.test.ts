@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   PgAcquireTimeoutError,
   createPgPool,
+  createPgPoolSync,
   createPostgresFacade,
   instrumentPgPool,
   pgPoolOptionsFromConfig,
@@ -155,6 +156,17 @@ describe('min connections', () => {
     await Promise.all(Array.from({ length: 4 }, () => p.query('SELECT pg_sleep(0.02)')));
     await twoClosed;
     expect(p.live().idleConnections).toBe(2);
+    expect(await serverConnections(`poolscope:${name}`)).toBe(2);
+  });
+});
+
+describe('createPgPoolSync', () => {
+  it('returns the pool at once and opens min connections in the background', async () => {
+    const name = uniqueName();
+    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 2, registry: new Registry(), logger: captureLogger() });
+    cleanups.push(() => p.close(2_000));
+    const opened = nthEvent(p, 'connect', 2);
+    await opened;
     expect(await serverConnections(`poolscope:${name}`)).toBe(2);
   });
 });

@@ -611,7 +611,23 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
  */
 export async function createPgPool(options: PgPoolOptions = {}): Promise<PgPool> {
   const settings = resolvePgPoolOptions(options);
-  const pg = await loadPg(settings.name);
+  const pgPool = newPgPool(await loadPg(settings.name), options, settings);
+  if (settings.min > 0) await pgPool.warm(settings.min);
+  return pgPool;
+}
+
+/**
+ * `createPgPool` for synchronous setup code that has `pg` at hand (`import pg from 'pg'`): the same pool,
+ * returned at once, its `min` connections opening in the background.
+ */
+export function createPgPoolSync(pg: { Pool: typeof Pool }, options: PgPoolOptions = {}): PgPool {
+  const settings = resolvePgPoolOptions(options);
+  const pgPool = newPgPool(pg, options, settings);
+  if (settings.min > 0) void pgPool.warm(settings.min);
+  return pgPool;
+}
+
+function newPgPool(pg: { Pool: typeof Pool }, options: PgPoolOptions, settings: Settings): PgPool {
   const config: PoolConfig = {
     ...options.pg,
     max: settings.max,
@@ -625,9 +641,7 @@ export async function createPgPool(options: PgPoolOptions = {}): Promise<PgPool>
   if (config.application_name === undefined && process.env.PGAPPNAME === undefined) {
     config.application_name = `poolscope:${settings.name}`;
   }
-  const pgPool = new PgPool(new pg.Pool(config), settings);
-  if (settings.min > 0) await pgPool.warm(settings.min);
-  return pgPool;
+  return new PgPool(new pg.Pool(config), settings);
 }
 
 /**
@@ -658,9 +672,7 @@ export function instrumentPgPool(pool: Pool, options: PgInstrumentOptions = {}):
   return pgPool;
 }
 
-type PgModule = typeof import('pg');
-
-async function loadPg(pool: string): Promise<PgModule> {
+async function loadPg(pool: string): Promise<{ Pool: typeof Pool }> {
   try {
     return await import('pg');
   } catch {

@@ -6,7 +6,7 @@ import type { DatabaseFacade, DatabasePoolConfig, DatabaseStats, HealthCheckResu
 import type { PgPool, PgPoolOptions } from './postgres-pool.js';
 
 export { PgAcquireTimeoutError, sqlVerb } from './postgres-failure.js';
-export { PG_POOL_DEFAULTS, PgPool, createPgPool, instrumentPgPool } from './postgres-pool.js';
+export { PG_POOL_DEFAULTS, PgPool, createPgPool, createPgPoolSync, instrumentPgPool } from './postgres-pool.js';
 export type { PgInstrumentOptions, PgPoolEventMap, PgPoolLogger, PgPoolOptions, ResolvedPgPoolOptions } from './postgres-pool.js';
 
 /** Leak detection the service turns on (off in the library, as in HikariCP): a request holding a client 30 s is a bug. */
