@@ -2,19 +2,24 @@
  * The wire simulators speak each API closely enough that the real SDKs parse their answers, and
  * they misbehave on demand the way the pool tests need. Every test closes what it starts.
  */
+import { type SupabaseClient, type SupabaseClientOptions, createClient } from '@supabase/supabase-js';
 import OpenAI, { RateLimitError } from 'openai';
-import { Agent, Client, Pool, fetch as undiciFetch, request } from 'undici';
+import { Agent, Client, Pool, WebSocket, fetch as undiciFetch, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type OpenAISimulator,
   type Simulator,
+  type SupabaseSimulator,
   completionText,
   countTokens,
   json,
   simulatedEmbedding,
   startOpenAISimulator,
   startSimulator,
+  startSupabaseSimulator,
 } from './upstreams/index.js';
+
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
 /** Things to close after each test, last opened first. */
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -200,6 +205,102 @@ describe('OpenAI simulator with the openai SDK', () => {
     expect(missing.statusCode).toBe(401);
     expect(await missing.body.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
     expect(sim.auth).toEqual({ authorized: 0, rejected: 2, distinctKeys: 0 });
+  });
+});
+
+describe('Supabase (PostgREST) simulator with supabase-js', () => {
+  async function supabaseSim(): Promise<{
+    sim: SupabaseSimulator;
+    client: (key: string) => SupabaseClient;
+  }> {
+    const sim = track(await startSupabaseSimulator({ anonKey: 'anon-123', serviceRoleKey: 'service-456' }));
+    const dispatcher = track(new Agent());
+    const client = (key: string) =>
+      createClient(sim.url, key, {
+        global: { fetch: fetchVia(dispatcher) },
+        // undici's WebSocket event types differ from realtime-js's WebSocketLike; the runtime API is the same.
+        realtime: { transport: WebSocket as unknown as RealtimeTransport },
+        auth: { persistSession: false, autoRefreshToken: false },
+      });
+    return { sim, client };
+  }
+
+  it('selects seeded rows with filters, order, limit, exact counts and single()', async () => {
+    const { client } = await supabaseSim();
+    const db = client('anon-123');
+    const all = await db.from('uploads').select('*');
+    expect(all.error).toBeNull();
+    expect(all.data).toHaveLength(3);
+
+    const latestOfUser = await db.from('uploads').select('id, path').eq('user_id', 1).order('id', { ascending: false }).limit(1);
+    expect(latestOfUser.data).toEqual([{ id: 2, path: 'docs/report.pdf' }]);
+
+    const counted = await db.from('uploads').select('*', { count: 'exact', head: true }).eq('status', 'done');
+    expect(counted).toMatchObject({ error: null, count: 2, data: null });
+
+    const one = await db.from('users').select('email').eq('id', 2).single();
+    expect(one.data).toEqual({ email: 'alan@example.com' });
+  });
+
+  it('inserts, updates and deletes rows, returning them with .select()', async () => {
+    const { sim, client } = await supabaseSim();
+    const db = client('service-456');
+    const inserted = await db.from('uploads').insert({ user_id: 2, path: 'new.txt', size_bytes: 3, status: 'pending' }).select();
+    expect(inserted.status).toBe(201);
+    expect(inserted.data).toMatchObject([{ id: 4, path: 'new.txt' }]);
+
+    const minimal = await db.from('uploads').update({ status: 'done' }).eq('id', 4);
+    expect(minimal).toMatchObject({ error: null, status: 204 });
+    expect(sim.table('uploads').find((r) => r.id === 4)?.status).toBe('done');
+
+    const removed = await db.from('uploads').delete().eq('id', 4).select('id');
+    expect(removed.data).toEqual([{ id: 4 }]);
+    expect(sim.table('uploads')).toHaveLength(3);
+    expect(sim.operations).toMatchObject({ 'insert uploads': 1, 'update uploads': 1, 'delete uploads': 1 });
+  });
+
+  it('calls rpc functions and answers unknown ones with PostgREST errors', async () => {
+    const { client } = await supabaseSim();
+    const db = client('anon-123');
+    expect((await db.rpc('echo', { hello: 'world' })).data).toEqual({ hello: 'world' });
+    expect((await db.rpc('count_rows', { table_name: 'users' })).data).toBe(2);
+    const missing = await db.rpc('nope');
+    expect(missing.error).toMatchObject({ code: 'PGRST202' });
+    const table = await db.from('nope').select('*');
+    expect(table.error).toMatchObject({ code: 'PGRST205', hint: null, details: null });
+  });
+
+  it('counts requests by the role of their apikey and rejects unknown keys with 401', async () => {
+    const { sim, client } = await supabaseSim();
+    await client('anon-123').from('users').select('*');
+    await client('anon-123').from('users').select('*');
+    await client('service-456').from('users').select('*');
+    const rejected = await client('stolen-key').from('users').select('*');
+    expect(rejected.status).toBe(401);
+    expect(rejected.error?.message).toBe('Invalid API key');
+    expect(sim.requestsByRole).toEqual({ anon: 2, service_role: 1 });
+    expect(sim.rejectedRequests).toBe(1);
+  });
+
+  it('serves the OpenAPI root and auth health for health checks', async () => {
+    const { sim } = await supabaseSim();
+    const root = await request(`${sim.url}/rest/v1/`, { headers: { apikey: 'anon-123' } });
+    expect(root.statusCode).toBe(200);
+    expect(await root.body.json()).toMatchObject({ swagger: '2.0', paths: { '/uploads': {} } });
+    const health = await request(`${sim.url}/auth/v1/health`, { headers: { apikey: 'anon-123' } });
+    expect(await health.body.json()).toMatchObject({ name: 'GoTrue' });
+  });
+
+  it('shows supabase-js retrying a GET that got 503 (postgrest-js retries GET/HEAD on 503 and 520)', async () => {
+    const { sim, client } = await supabaseSim();
+    sim.behave({ failNext: { count: 1, status: 503, retryAfterSeconds: 0 } });
+    const result = await client('anon-123').from('users').select('id');
+    expect(result.error).toBeNull();
+    expect(sim.stats).toMatchObject({ requests: 2, injectedFailures: 1 });
+
+    sim.behave({ failNext: { count: 1, status: 503 } });
+    const noRetry = await client('anon-123').from('users').select('id').retry(false);
+    expect(noRetry.error).toMatchObject({ code: 'PGRST001', message: 'Database client error. Retrying the connection.' });
   });
 });
 

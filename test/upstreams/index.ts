@@ -2,3 +2,4 @@ export * from './cert.js';
 export * from './gate.js';
 export * from './simulator.js';
 export * from './openai.js';
+export * from './postgrest.js';
