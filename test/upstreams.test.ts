@@ -2,19 +2,23 @@
  * The wire simulators speak each API closely enough that the real SDKs parse their answers, and
  * they misbehave on demand the way the pool tests need. Every test closes what it starts.
  */
+import { Errors as PineconeErrors, Pinecone } from '@pinecone-database/pinecone';
 import { type SupabaseClient, type SupabaseClientOptions, createClient } from '@supabase/supabase-js';
 import OpenAI, { RateLimitError } from 'openai';
 import { Agent, Client, Pool, WebSocket, fetch as undiciFetch, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type OpenAISimulator,
+  type PineconeSimulators,
   type Simulator,
   type SupabaseSimulator,
   completionText,
   countTokens,
   json,
   simulatedEmbedding,
+  seededValues,
   startOpenAISimulator,
+  startPineconeSimulators,
   startSimulator,
   startSupabaseSimulator,
 } from './upstreams/index.js';
@@ -301,6 +305,108 @@ describe('Supabase (PostgREST) simulator with supabase-js', () => {
     sim.behave({ failNext: { count: 1, status: 503 } });
     const noRetry = await client('anon-123').from('users').select('id').retry(false);
     expect(noRetry.error).toMatchObject({ code: 'PGRST001', message: 'Database client error. Retrying the connection.' });
+  });
+});
+
+describe('Pinecone control and data plane simulators with the Pinecone SDK', () => {
+  async function pineconeSims(options: Parameters<typeof startPineconeSimulators>[0] = {}): Promise<{
+    sims: PineconeSimulators;
+    pc: Pinecone;
+  }> {
+    const sims = await startPineconeSimulators(options);
+    track(sims);
+    const dispatcher = track(new Agent(sims.control.ca ? { connect: { ca: sims.control.ca } } : {}));
+    const pc = new Pinecone({
+      apiKey: sims.apiKey,
+      controllerHostUrl: sims.control.url,
+      fetchApi: fetchVia(dispatcher),
+      maxRetries: 0,
+    });
+    return { sims, pc };
+  }
+
+  it('lists and describes indexes with a host the SDK can reach over plain HTTP', async () => {
+    const { sims, pc } = await pineconeSims({ indexes: [{ name: 'docs', dimension: 4, metric: 'dotproduct' }] });
+    const list = await pc.listIndexes();
+    expect(list.indexes?.map((i) => i.name)).toEqual(['docs']);
+    const described = await pc.describeIndex('docs');
+    expect(described).toMatchObject({
+      name: 'docs',
+      dimension: 4,
+      metric: 'dotproduct',
+      host: sims.data.origin, // scheme included: without it the SDK would use https://
+      status: { ready: true, state: 'Ready' },
+      vectorType: 'dense',
+      deletionProtection: 'disabled',
+      spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
+    });
+    expect(sims.control.describeIndexCalls).toEqual({ docs: 1 });
+    expect(sims.control.listIndexesCalls).toBe(1);
+    await expect(pc.describeIndex('missing')).rejects.toBeInstanceOf(PineconeErrors.PineconeNotFoundError);
+  });
+
+  it('queries, upserts, fetches, deletes and describes stats on the data plane', async () => {
+    const { sims, pc } = await pineconeSims({ readUnitsPerQuery: 6 });
+    const index = pc.index({ name: sims.indexName });
+    const result = await index.query({ vector: seededValues(2, 8), topK: 2, includeMetadata: true });
+    expect(result.matches[0]).toMatchObject({ id: 'vec-2', metadata: { genre: 'comedy', year: 2022 } });
+    expect(result.matches[0]?.score).toBeCloseTo(1, 6);
+    expect(result.usage).toEqual({ readUnits: 6 });
+
+    await index.upsert({ records: [{ id: 'new-1', values: [1, 0, 0, 0, 0, 0, 0, 0], metadata: { genre: 'news' } }] });
+    const fetched = await index.fetch({ ids: ['new-1', 'absent'] });
+    expect(Object.keys(fetched.records)).toEqual(['new-1']);
+    expect(fetched.records['new-1']?.metadata).toEqual({ genre: 'news' });
+
+    await index.namespace('other').upsert({ records: [{ id: 'o-1', values: seededValues(9, 8) }] });
+    await index.deleteMany({ ids: ['vec-0'] });
+    const stats = await index.describeIndexStats();
+    expect(stats).toMatchObject({ dimension: 8, totalRecordCount: 6, namespaces: { __default__: { recordCount: 5 }, other: { recordCount: 1 } } });
+
+    const filtered = await index.query({ vector: seededValues(1, 8), topK: 10, filter: { genre: { $eq: 'drama' } } });
+    expect(filtered.matches.map((m) => m.id).sort()).toEqual(['vec-1', 'vec-3']);
+    expect(sims.data.readUnitsSent).toBe(6 + 1 + 6);
+    expect(sims.data.operations).toMatchObject({ query: 2, upsert: 2, fetch: 1, delete: 1, describe_index_stats: 1 });
+    // One describe_index resolved the host for every data-plane call of this Index object.
+    expect(sims.control.describeIndexCalls[sims.indexName]).toBe(1);
+    expect(Object.keys(sims.data.apiVersions)).toEqual(['2026-04']);
+    expect(Object.keys(sims.control.apiVersions)).toEqual(['2026-04']);
+  });
+
+  it('rejects a vector of the wrong dimension with the data plane error shape', async () => {
+    const { sims, pc } = await pineconeSims();
+    const error = await pc
+      .index({ name: sims.indexName })
+      .upsert({ records: [{ id: 'short', values: [1, 2] }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PineconeErrors.PineconeBadRequestError);
+    expect(String((error as Error).message)).toContain('Vector dimension 2 does not match the dimension of the index 8');
+  });
+
+  it('counts one describe_index per concurrent first use: the SDK does not single-flight host lookups', async () => {
+    const { sims, pc } = await pineconeSims({ controlBehaviour: { latencyMs: 50 } });
+    await Promise.all([1, 2, 3].map(() => pc.index({ name: sims.indexName }).query({ topK: 1, id: 'vec-1' })));
+    expect(sims.control.describeIndexCalls[sims.indexName]).toBe(3);
+    await pc.index({ name: sims.indexName }).query({ topK: 1, id: 'vec-1' });
+    expect(sims.control.describeIndexCalls[sims.indexName]).toBe(3); // cached from then on
+  });
+
+  it('rejects a wrong Api-Key with 401 on the control plane', async () => {
+    const { sims } = await pineconeSims();
+    const dispatcher = track(new Agent());
+    const wrong = new Pinecone({ apiKey: 'pcsk_wrong', controllerHostUrl: sims.control.url, fetchApi: fetchVia(dispatcher), maxRetries: 0 });
+    await expect(wrong.listIndexes()).rejects.toBeInstanceOf(PineconeErrors.PineconeAuthorizationError);
+    expect(sims.control.rejectedRequests).toBe(1);
+  });
+
+  it('serves both planes over HTTPS with a scheme-less host, as the real API does', async () => {
+    const { sims, pc } = await pineconeSims({ tls: true });
+    expect(sims.control.url).toMatch(/^https:/);
+    const described = await pc.describeIndex(sims.indexName);
+    expect(described.host).toBe(`127.0.0.1:${sims.data.port}`);
+    const result = await pc.index({ name: sims.indexName }).query({ topK: 1, id: 'vec-3' });
+    expect(result.matches[0]?.id).toBe('vec-3');
+    expect(sims.data.stats.acceptedSockets).toBe(1);
   });
 });
 
