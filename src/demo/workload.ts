@@ -1,0 +1,182 @@
+import type { Logger } from 'pino';
+import type { Clients } from '../clients/index.js';
+
+export interface WorkloadOptions {
+  /** Baseline requests per second, all upstreams together. */
+  ratePerSecond: number;
+  /** Seconds between bursts. */
+  burstEverySeconds: number;
+  /** Requests in one burst, sent at once to one upstream: enough to fill its pool and queue the rest. */
+  burstSize: number;
+  /** Most requests the workload keeps in flight at once; a tick that finds this many skips its request. */
+  maxInFlight: number;
+  /** Dimension of the demo index's vectors. */
+  vectorDimension: number;
+}
+
+export interface BurstHooks {
+  /** Called before a burst at `upstream` (the demo slows that simulator so the burst holds the pool longer). */
+  beforeBurst?(upstream: DemoUpstream): void;
+  afterBurst?(upstream: DemoUpstream): void;
+}
+
+export type DemoUpstream = 'supabase' | 'openai' | 'pinecone';
+
+export interface DemoWorkload {
+  /** Requests started and failed so far (failures are part of the demo: 429s, 5xx, timeouts). */
+  readonly counts: { started: number; failed: number; bursts: number };
+  /** Stops starting requests and waits for those in flight until `deadline` (epoch ms). */
+  stop(deadline: number): Promise<void>;
+}
+
+type Operation = { upstream: DemoUpstream; name: string; weight: number; run: () => Promise<unknown> };
+
+/**
+ * A steady, bounded stream of real SDK calls through the service's own clients, with periodic bursts at one
+ * upstream at a time, so every pool metric, queue and alert has live data.
+ */
+export function startWorkload(clients: Clients, options: WorkloadOptions, logger: Logger, hooks: BurstHooks = {}): DemoWorkload {
+  const operations = demoOperations(clients, options.vectorDimension);
+  const total = operations.reduce((sum, op) => sum + op.weight, 0);
+  const inFlight = new Set<Promise<void>>();
+  const counts = { started: 0, failed: 0, bursts: 0 };
+  let stopped = false;
+
+  const launch = (op: Operation): Promise<void> => {
+    counts.started++;
+    const run = op
+      .run()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          counts.failed++;
+          logger.debug({ upstream: op.upstream, operation: op.name, error: describe(error) }, 'demo request failed');
+        },
+      )
+      .finally(() => inFlight.delete(run));
+    inFlight.add(run);
+    return run;
+  };
+
+  const pick = (): Operation => {
+    let roll = Math.random() * total;
+    for (const op of operations) if ((roll -= op.weight) < 0) return op;
+    return operations[operations.length - 1]!;
+  };
+
+  const steady = setInterval(() => {
+    if (!stopped && inFlight.size < options.maxInFlight && operations.length > 0) void launch(pick());
+  }, 1000 / options.ratePerSecond);
+
+  const upstreams = [...new Set(operations.map((op) => op.upstream))];
+  const burst = async (): Promise<void> => {
+    const upstream = upstreams[counts.bursts % upstreams.length];
+    if (stopped || upstream === undefined) return;
+    counts.bursts++;
+    const candidates = operations.filter((op) => op.upstream === upstream);
+    logger.info({ upstream, requests: options.burstSize }, `demo burst: ${options.burstSize} concurrent requests to ${upstream}`);
+    hooks.beforeBurst?.(upstream);
+    const mine: Array<Promise<void>> = [];
+    for (let i = 0; i < options.burstSize && !stopped; i++) mine.push(launch(candidates[i % candidates.length]!));
+    await Promise.all(mine);
+    hooks.afterBurst?.(upstream);
+  };
+  // The first burst comes early, so a fresh demo shows a saturated pool within seconds.
+  const firstBurst = setTimeout(() => void burst(), 3_000);
+  const bursts = setInterval(() => void burst(), options.burstEverySeconds * 1000);
+
+  const summary = setInterval(() => logger.info({ ...counts, inFlight: inFlight.size }, 'demo workload'), 30_000);
+
+  return {
+    counts,
+    async stop(deadline) {
+      stopped = true;
+      clearInterval(steady);
+      clearTimeout(firstBurst);
+      clearInterval(bursts);
+      clearInterval(summary);
+      const late = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
+      await Promise.race([Promise.allSettled([...inFlight]), late]);
+    },
+  };
+}
+
+function demoOperations(clients: Clients, dimension: number): Operation[] {
+  const ops: Operation[] = [];
+  const { supabase, supabaseAdmin, openai } = clients.sdk;
+  const vector = () => Array.from({ length: dimension }, () => Math.random());
+  // Upserts overwrite a bounded set of ids, so a long-running demo index stays small.
+  let upserts = 0;
+
+  if (supabaseAdmin) {
+    ops.push({
+      upstream: 'supabase',
+      name: 'select',
+      weight: 30,
+      run: () => supabaseResult(supabaseAdmin.from('uploads').select('id,path,status').limit(10)),
+    });
+    ops.push({
+      upstream: 'supabase',
+      name: 'insert',
+      weight: 8,
+      run: () => supabaseResult(supabaseAdmin.from('uploads').insert({ user_id: 1, path: `demo/${Date.now()}.txt`, size_bytes: 1024, status: 'pending' }).select()),
+    });
+  }
+  if (supabase) {
+    ops.push({ upstream: 'supabase', name: 'select_anon', weight: 8, run: () => supabaseResult(supabase.from('users').select('id,email').limit(5)) });
+  }
+  if (openai) {
+    ops.push({
+      upstream: 'openai',
+      name: 'chat_stream',
+      weight: 14,
+      run: async () => {
+        const stream = await openai.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Summarise connection pooling in one sentence.' }],
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        for await (const chunk of stream) void chunk;
+      },
+    });
+    ops.push({
+      upstream: 'openai',
+      name: 'chat',
+      weight: 5,
+      run: () => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }),
+    });
+    ops.push({
+      upstream: 'openai',
+      name: 'embeddings',
+      weight: 8,
+      run: () => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }),
+    });
+  }
+  if (clients.sdk.pinecone) {
+    ops.push({
+      upstream: 'pinecone',
+      name: 'query',
+      weight: 18,
+      run: async () => (await clients.pineconeIndex()).query({ topK: 3, vector: vector(), includeMetadata: true }),
+    });
+    ops.push({
+      upstream: 'pinecone',
+      name: 'upsert',
+      weight: 5,
+      run: async () => (await clients.pineconeIndex()).upsert({ records: [{ id: `demo-${upserts++ % 100}`, values: vector() }] }),
+    });
+  }
+  return ops;
+}
+
+/** supabase-js resolves with `{ error }` instead of throwing: turn it into a failure the workload counts. */
+async function supabaseResult(query: PromiseLike<{ error: unknown }>): Promise<void> {
+  const { error } = await query;
+  if (error) throw error;
+}
+
+function describe(error: unknown): string {
+  const { name, code, status } = error as { name?: unknown; code?: unknown; status?: unknown };
+  return [name, code, status].filter((part) => part !== undefined).join(' ');
+}
