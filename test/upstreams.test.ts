@@ -432,4 +432,140 @@ describe('simulator base behaviours', () => {
     }
     expect(sim.stats).toMatchObject({ requests: 5, responses: 5, acceptedSockets: 1, openSockets: 1 });
   });
+
+  it('refuses connections beyond maxConnections and counts them', async () => {
+    const sim = await plain();
+    sim.behave({ maxConnections: 1 });
+    const first = track(new Client(sim.origin));
+    await (await first.request({ path: '/', method: 'GET' })).body.json(); // keeps its socket open
+    const second = track(new Client(sim.origin));
+    const error = await second.request({ path: '/', method: 'GET' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: expect.stringMatching(/ECONNRESET|UND_ERR_SOCKET/) });
+    expect(sim.stats).toMatchObject({ acceptedSockets: 1, refusedSockets: 1, openSockets: 1 });
+  });
+
+  it('resets the socket on the next request with resetNext, then serves normally', async () => {
+    const sim = await plain();
+    sim.behave({ resetNext: 1 });
+    const client = track(new Client(sim.origin));
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    const res = await client.request({ path: '/', method: 'GET' });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect(sim.stats).toMatchObject({ requests: 2, resets: 1, acceptedSockets: 2 });
+  });
+
+  it('answers failNext and failRate with the injected status and Retry-After', async () => {
+    const sim = await plain();
+    const client = track(new Client(sim.origin));
+    const status = async (): Promise<[number, unknown]> => {
+      const res = await client.request({ path: '/', method: 'GET' });
+      await res.body.dump();
+      return [res.statusCode, res.headers['retry-after']];
+    };
+    sim.behave({ failNext: { count: 2, status: 503, retryAfterSeconds: 3 } });
+    expect([await status(), await status(), await status()]).toEqual([[503, '3'], [503, '3'], [200, undefined]]);
+
+    sim.behave({ failRate: { ratio: 0.25, status: 500 } });
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) codes.push((await status())[0]);
+    expect(codes).toEqual([200, 200, 200, 500, 200, 200, 200, 500]);
+    expect(sim.stats.injectedFailures).toBe(4);
+  });
+
+  it('holds requests with stallHeaders until released, counting them as in flight', async () => {
+    const sim = await plain();
+    sim.behave({ stallHeaders: true });
+    const pool = track(new Pool(sim.origin, { connections: 3 }));
+    const pending = [1, 2, 3].map(() => pool.request({ path: '/', method: 'GET' }));
+    await sim.waitForStalled(3);
+    expect(sim.stats).toMatchObject({ inFlight: 3, peakInFlight: 3, responses: 0 });
+    sim.behave({ stallHeaders: false });
+    expect(sim.releaseStalled()).toBe(3);
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    await Promise.all(answers.map((a) => a.body.dump()));
+    await sim.waitForResponses(3);
+  });
+
+  it('lets a client header timeout fire on a stalled request', async () => {
+    const sim = await plain();
+    sim.behave({ stallHeaders: true });
+    const client = track(new Client(sim.origin, { headersTimeout: 100 }));
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    await sim.waitFor(() => sim.stats.inFlight === 0, 'the abandoned request to end');
+  });
+
+  it('stalls a body after the headers with stallBody (body timeout) and slows it with slowBody', async () => {
+    const sim = await plain();
+    sim.behave({ stallBody: true });
+    const client = track(new Client(sim.origin, { bodyTimeout: 100 }));
+    const res = await client.request({ path: '/stalled-body', method: 'GET' });
+    expect(res.statusCode).toBe(200);
+    await expect(res.body.text()).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+
+    sim.behave({ stallBody: false, slowBody: { chunks: 3, chunkIntervalMs: 10 } });
+    const fresh = track(new Client(sim.origin));
+    const slow = await fresh.request({ path: '/slow', method: 'GET' });
+    expect(slow.headers['transfer-encoding']).toBe('chunked');
+    const chunks: Buffer[] = [];
+    for await (const chunk of slow.body) chunks.push(chunk as Buffer);
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(Buffer.concat(chunks).toString())).toEqual({ path: '/slow', method: 'GET' });
+  });
+
+  it('delays headers by latencyMs', async () => {
+    const sim = await plain();
+    sim.behave({ latencyMs: 60 });
+    const started = performance.now();
+    const res = await request(`${sim.url}/`);
+    await res.body.dump();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
+  it('is killed by stop() (open sockets destroyed) and restarted by start() on the same port', async () => {
+    const sim = await plain();
+    const client = track(new Client(sim.origin));
+    await (await client.request({ path: '/', method: 'GET' })).body.dump();
+    const port = sim.port;
+    expect(sim.stats.openSockets).toBe(1);
+
+    await sim.stop();
+    expect(sim.stats.openSockets).toBe(0);
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+
+    await sim.start();
+    expect(sim.port).toBe(port);
+    const res = await client.request({ path: '/', method: 'GET' });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect(sim.stats.acceptedSockets).toBe(2);
+  });
+
+  it('serves HTTPS with a self-signed cert that clients trust through connect.ca', async () => {
+    const sim = await plain({ tls: true });
+    expect(sim.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const trusting = track(new Pool(sim.origin, { connect: { ca: sim.ca } }));
+    const res = await trusting.request({ path: '/tls', method: 'GET' });
+    expect(await res.body.json()).toEqual({ path: '/tls', method: 'GET' });
+
+    const untrusting = track(new Client(sim.origin));
+    await expect(untrusting.request({ path: '/', method: 'GET' })).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+  });
+
+  it('resets and refuses TLS connections too', async () => {
+    const sim = await plain({ tls: true });
+    sim.behave({ resetNext: 1 });
+    const client = track(new Client(sim.origin, { connect: { ca: sim.ca } }));
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(sim.stats.resets).toBe(1);
+
+    sim.behave({ maxConnections: 0 });
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|UND_ERR_SOCKET/),
+    });
+    expect(sim.stats.refusedSockets).toBe(1);
+  });
 });

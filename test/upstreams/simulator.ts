@@ -315,6 +315,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     server.closeAllConnections();
     for (const socket of this.#sockets) socket.destroy();
     await closed;
+    // The server's close callback can run before the sockets' own 'close' events.
+    await this.waitFor(() => this.#stats.openSockets === 0, 'sockets closed after stop()');
     this.changed();
   }
 
