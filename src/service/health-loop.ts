@@ -23,9 +23,11 @@ export function startHealthLoop(upstreams: Pick<MonitoredUpstreams, 'checkHealth
     try {
       results = await upstreams.checkHealth();
     } catch (error) {
-      logger.error({ err: error }, 'health checks failed to run');
+      if (!stopped) logger.error({ err: error }, 'health checks failed to run');
       return;
     }
+    // A round cut short by shutdown (its pools closed under it) says nothing about the upstreams.
+    if (stopped) return;
     for (const [upstream, result] of Object.entries(results)) {
       const before = previous.get(upstream);
       previous.set(upstream, result.healthy);
