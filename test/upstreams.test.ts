@@ -208,7 +208,7 @@ describe('OpenAI simulator with the openai SDK', () => {
     const missing = await request(`${sim.baseURL}/models`);
     expect(missing.statusCode).toBe(401);
     expect(await missing.body.json()).toMatchObject({ error: { type: 'invalid_request_error' } });
-    expect(sim.auth).toEqual({ authorized: 0, rejected: 2, distinctKeys: 0 });
+    expect(sim.auth).toEqual({ authorized: 0, rejected: 2 });
   });
 });
 
@@ -431,6 +431,14 @@ describe('simulator base behaviours', () => {
       await res.body.json();
     }
     expect(sim.stats).toMatchObject({ requests: 5, responses: 5, acceptedSockets: 1, openSockets: 1 });
+  });
+
+  it('closes idle keep-alive sockets after keepAliveTimeoutMs', async () => {
+    const sim = track(await startSimulator({ name: 'short-keep-alive', keepAliveTimeoutMs: 50, handler: () => json(200, {}) }));
+    const client = track(new Client(sim.origin));
+    await (await client.request({ path: '/', method: 'GET' })).body.dump();
+    await sim.waitForOpenSockets(0);
+    expect(sim.stats).toMatchObject({ acceptedSockets: 1, openSockets: 0, peakOpenSockets: 1 });
   });
 
   it('refuses connections beyond maxConnections and counts them', async () => {

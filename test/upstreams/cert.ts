@@ -1,5 +1,3 @@
-import { generate } from 'selfsigned';
-
 export interface SelfSignedCert {
   /** PEM private key, for the server. */
   key: string;
@@ -14,7 +12,14 @@ let cached: Promise<SelfSignedCert> | undefined;
  * (key generation costs ~0.2-0.4 s, so every TLS simulator in a process shares it).
  */
 export function selfSignedCert(): Promise<SelfSignedCert> {
-  cached ??= generate([{ name: 'commonName', value: 'localhost' }], {
+  cached ??= generate();
+  return cached;
+}
+
+async function generate(): Promise<SelfSignedCert> {
+  // Loaded lazily: `selfsigned` is a dev dependency, and plain-HTTP users never need it.
+  const selfsigned = await import('selfsigned');
+  return selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'rsa',
     keySize: 2048,
     algorithm: 'sha256',
@@ -37,5 +42,4 @@ export function selfSignedCert(): Promise<SelfSignedCert> {
       throw error;
     },
   );
-  return cached;
 }

@@ -3,7 +3,6 @@
  * models, and the Responses API, with OpenAI's rate-limit headers on every answer, OpenAI's error
  * bodies, and deterministic token counts so tests can compare metrics with what was sent.
  */
-import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { Gate, delay } from './gate.js';
 import {
@@ -52,10 +51,8 @@ export interface UsageSent {
 export interface OpenAIAuthStats {
   /** Requests with an accepted `Authorization: Bearer` key. */
   authorized: number;
-  /** Requests answered 401. */
+  /** Requests answered 401. Keys themselves are never stored, echoed or logged. */
   rejected: number;
-  /** Distinct keys seen (kept only as hashes, to count them; keys are never stored or logged). */
-  distinctKeys: number;
 }
 
 export interface OpenAISimulatorOptions {
@@ -148,8 +145,7 @@ export class OpenAISimulator extends Simulator {
   readonly #enforceRateLimits: boolean;
   #rateLimits: OpenAIRateLimits;
   #usage: UsageSent = { total: emptyTotals(), byModel: {}, last: null };
-  readonly #auth = { authorized: 0, rejected: 0, distinctKeys: 0 };
-  readonly #keyHashes = new Set<string>();
+  #auth: OpenAIAuthStats = { authorized: 0, rejected: 0 };
   readonly #streamGate = new Gate();
   #holding = false;
   #openStreams = 0;
@@ -211,6 +207,13 @@ export class OpenAISimulator extends Simulator {
     this.#usage = { total: emptyTotals(), byModel: {}, last: null };
   }
 
+  /** Also zeroes `usageSent` and `auth`. */
+  override resetStats(): void {
+    this.resetUsage();
+    this.#auth = { authorized: 0, rejected: 0 };
+    super.resetStats();
+  }
+
   /**
    * While on, every stream pauses after its first content chunk until `releaseStreams()` (or
    * `holdStreams(false)`), so a test can observe a stream holding its connection.
@@ -269,8 +272,6 @@ export class OpenAISimulator extends Simulator {
       return openAIError(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
     this.#auth.authorized++;
-    this.#keyHashes.add(createHash('sha256').update(key).digest('hex'));
-    this.#auth.distinctKeys = this.#keyHashes.size;
     return undefined;
   }
 

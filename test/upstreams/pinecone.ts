@@ -161,7 +161,7 @@ function score(metric: PineconeMetric, a: number[], b: number[]): number {
 /** Counts `X-Pinecone-Api-Version` values and checks `Api-Key`; shared by both planes. */
 abstract class PineconeSimulator extends Simulator {
   readonly #apiKey: string;
-  readonly #apiVersions: Record<string, number> = {};
+  #apiVersions: Record<string, number> = {};
   #rejected = 0;
 
   constructor(name: string, apiKey: string, options: PineconeSimulatorOptions, behaviour?: Partial<SimulatorBehaviour>) {
@@ -178,6 +178,12 @@ abstract class PineconeSimulator extends Simulator {
   /** Requests answered 401 for a missing or wrong `Api-Key`. */
   get rejectedRequests(): number {
     return this.#rejected;
+  }
+
+  override resetStats(): void {
+    this.#apiVersions = {};
+    this.#rejected = 0;
+    super.resetStats();
   }
 
   protected abstract error(status: number, message: string, headers?: http.OutgoingHttpHeaders): SimResponse;
@@ -200,7 +206,7 @@ export class PineconeDataSimulator extends PineconeSimulator {
   readonly index: Required<Pick<PineconeIndexSpec, 'name' | 'dimension' | 'metric'>>;
   readonly #namespaces = new Map<string, Map<string, PineconeVector>>();
   readonly #readUnitsPerQuery: number;
-  readonly #operations: Record<string, number> = {};
+  #operations: Record<string, number> = {};
   #readUnitsSent = 0;
 
   constructor(spec: PineconeIndexSpec, apiKey: string, options: PineconeSimulatorOptions) {
@@ -233,6 +239,13 @@ export class PineconeDataSimulator extends PineconeSimulator {
   /** Sum of `usage.readUnits` sent in answers. */
   get readUnitsSent(): number {
     return this.#readUnitsSent;
+  }
+
+  /** Also zeroes `operations`, `readUnitsSent` and the API-version counts (records stay). */
+  override resetStats(): void {
+    this.#operations = {};
+    this.#readUnitsSent = 0;
+    super.resetStats();
   }
 
   protected override error(status: number, message: string, headers?: http.OutgoingHttpHeaders): SimResponse {
@@ -403,7 +416,7 @@ export class PineconeDataSimulator extends PineconeSimulator {
 export class PineconeControlSimulator extends PineconeSimulator {
   readonly #indexes: Map<string, { spec: PineconeIndexSpec; data: PineconeDataSimulator }>;
   readonly #hostScheme: 'include' | 'omit';
-  readonly #describeCalls: Record<string, number> = {};
+  #describeCalls: Record<string, number> = {};
   #listCalls = 0;
 
   constructor(apiKey: string, dataPlanes: Map<string, { spec: PineconeIndexSpec; data: PineconeDataSimulator }>, options: PineconeSimulatorOptions) {
@@ -420,6 +433,13 @@ export class PineconeControlSimulator extends PineconeSimulator {
   /** `GET /indexes` calls. */
   get listIndexesCalls(): number {
     return this.#listCalls;
+  }
+
+  /** Also zeroes `describeIndexCalls`, `listIndexesCalls` and the API-version counts. */
+  override resetStats(): void {
+    this.#describeCalls = {};
+    this.#listCalls = 0;
+    super.resetStats();
   }
 
   /** Resolves once `GET /indexes/{name}` has been called `n` times. */

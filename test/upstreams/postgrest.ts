@@ -243,8 +243,8 @@ export class SupabaseSimulator extends Simulator {
   readonly serviceRoleKey: string;
   readonly #tables = new Map<string, Row[]>();
   readonly #functions: Record<string, RpcFunction>;
-  readonly #byRole: Record<SupabaseRole, number> = { anon: 0, service_role: 0 };
-  readonly #operations: Record<string, number> = {};
+  #byRole: Record<SupabaseRole, number> = { anon: 0, service_role: 0 };
+  #operations: Record<string, number> = {};
   #rejected = 0;
 
   constructor(options: SupabaseSimulatorOptions = {}) {
@@ -270,6 +270,14 @@ export class SupabaseSimulator extends Simulator {
   /** Served operations by kind and target: `select uploads`, `insert uploads`, `rpc echo`, `health auth`, ... */
   get operations(): Readonly<Record<string, number>> {
     return this.#operations;
+  }
+
+  /** Also zeroes `requestsByRole`, `rejectedRequests` and `operations` (tables keep their rows). */
+  override resetStats(): void {
+    this.#byRole = { anon: 0, service_role: 0 };
+    this.#operations = {};
+    this.#rejected = 0;
+    super.resetStats();
   }
 
   /** The live rows of a table (mutate to arrange a test; read to assert). */

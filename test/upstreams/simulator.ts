@@ -5,8 +5,8 @@
  * upstream does under load. Each API simulator (openai.ts, postgrest.ts, pinecone.ts) extends it
  * and adds only its routes and its error shapes.
  *
- * Dependency-light on purpose: node built-ins plus `selfsigned` (for the TLS cert), so the demo
- * mode can import the compiled simulators without a test framework.
+ * Dependency-light on purpose: node built-ins, plus `selfsigned` loaded only for TLS, so the demo
+ * mode can import the compiled simulators without a test framework or dev dependencies.
  */
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
