@@ -1,4 +1,3 @@
-import type http from 'node:http';
 import express from 'express';
 import { Registry } from 'prom-client';
 import request from 'supertest';
@@ -6,40 +5,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClients, type Clients } from '../src/clients/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { monitoringRouter } from '../src/http/index.js';
-import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { startSupabaseSimulator, type SupabaseSimulator } from './upstreams/index.js';
 
 const TOKEN = 'health-test-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
-/** A PostgREST stand-in that holds every response until `release()`; after that it answers at once. */
-function heldUpstream() {
-  const held: Array<() => void> = [];
-  let holding = true;
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    req.resume();
-    const answer = () => {
-      res.setHeader('content-type', 'application/json');
-      res.end('[{"id":1}]');
-    };
-    if (holding) held.push(answer);
-    else answer();
-  };
-  return {
-    handler,
-    release() {
-      holding = false;
-      for (const answer of held.splice(0)) answer();
-    },
-  };
-}
-
 describe('health and alerts follow real pool state', () => {
-  let upstream: CountingServer | undefined;
+  let simulator: SupabaseSimulator | undefined;
   let clients: Clients | undefined;
 
   afterEach(async () => {
     await clients?.close(1_000);
-    await upstream?.close();
+    await simulator?.close();
   });
 
   function appFor(c: Clients, registry: Registry) {
@@ -48,20 +25,20 @@ describe('health and alerts follow real pool state', () => {
     return app;
   }
 
-  it('raises utilization and queue alerts while a saturated pool queues SDK requests, and clears them once it drains', async () => {
-    const slow = heldUpstream();
-    upstream = await startCountingServer(slow.handler);
+  it('raises utilization and queue alerts while a saturated pool queues SDK requests, against a stalled simulator, and clears them once it drains', async () => {
+    // A database that has become slow: it takes requests and holds their answers until released.
+    simulator = await startSupabaseSimulator({ behaviour: { stallHeaders: true } });
     const registry = new Registry();
     clients = createClients(
-      loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_SERVICE_ROLE_KEY: 'service-role', SUPABASE_POOL_SIZE: '2' }),
+      loadConfig({ SUPABASE_URL: simulator.url, SUPABASE_SERVICE_ROLE_KEY: simulator.serviceRoleKey, SUPABASE_POOL_SIZE: '2' }),
       { registry },
     );
     const app = appFor(clients, registry);
     const db = clients.sdk.supabaseAdmin!;
 
-    const queries = Array.from({ length: 6 }, () => db.from('items').select('*'));
+    const queries = Array.from({ length: 6 }, () => db.from('uploads').select('*'));
     const results = Promise.all(queries.map((query) => Promise.resolve(query)));
-    await upstream.waitForRequests(2);
+    await simulator.waitForStalled(2);
 
     const alerts = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
     expect(alerts.body.status).toBe('alerts_present');
@@ -91,7 +68,7 @@ describe('health and alerts follow real pool state', () => {
     const queue = await request(app).get('/api/connections/database/queue').set(auth).expect(200);
     expect(queue.body.data).toEqual({ queueLength: 4, activeRequests: 2, maxConcurrent: 2 });
 
-    slow.release();
+    simulator.behave({ stallHeaders: false }).releaseStalled();
     for (const result of await results) expect(result.error).toBeNull();
     // Socket bookkeeping settles as the last bodies are read: wait for the state, not for a fixed time.
     await vi.waitFor(async () => {
@@ -102,19 +79,16 @@ describe('health and alerts follow real pool state', () => {
     expect(after.body.status).toBe('healthy');
   });
 
-  it('answers system-health 503 unhealthy while an upstream is down, and 200 again once it is back', async () => {
-    upstream = await startCountingServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('{}'));
-    });
+  it('answers system-health 503 unhealthy while the upstream simulator is down, and 200 again once it is back', async () => {
+    simulator = await startSupabaseSimulator();
     const registry = new Registry();
-    clients = createClients(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon' }), { registry });
+    clients = createClients(loadConfig({ SUPABASE_URL: simulator.url, SUPABASE_ANON_KEY: simulator.anonKey }), { registry });
     const app = appFor(clients, registry);
 
     await clients.checkHealth();
     await request(app).get('/api/monitoring/system-health').expect(200);
 
-    await upstream.kill();
+    await simulator.stop();
     const checks = await clients.checkHealth();
     expect(checks.supabase?.healthy).toBe(false);
 
@@ -133,7 +107,7 @@ describe('health and alerts follow real pool state', () => {
     const probe = await request(app).get('/api/connections/database/health').set(auth).expect(503);
     expect(probe.body.data).toMatchObject({ healthy: false, status: 'unhealthy' });
 
-    await upstream.restart();
+    await simulator.start();
     await clients.checkHealth();
     // UpstreamDown clears with the next passing check; the outage's failures keep the error-ratio and
     // connection-failure alerts for their one-minute window, or until the stats are reset.

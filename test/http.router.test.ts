@@ -7,6 +7,14 @@ import { loadConfig } from '../src/config/index.js';
 import { monitoringRouter, monitoringSource, type MonitoringSource } from '../src/http/index.js';
 import { createPool } from '../src/pool/pool.js';
 import { startCountingServer, type CountingServer } from './support/http-server.js';
+import {
+  startOpenAISimulator,
+  startPineconeSimulators,
+  startSupabaseSimulator,
+  type OpenAISimulator,
+  type PineconeSimulators,
+  type SupabaseSimulator,
+} from './upstreams/index.js';
 
 const TOKEN = 'test-monitoring-token-0123456789';
 const SECRETS = ['sk-test-openai-secret', 'supabase-service-role-secret', 'pinecone-secret-key'];
@@ -101,29 +109,10 @@ function expectShape(actual: unknown, expected: unknown, path = '$'): void {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** A fake of the three APIs, good enough for health checks and raw pool traffic. */
+/** A plain upstream for the pool-only cases. */
 function upstreamHandler(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
   req.resume();
-  req.on('end', () => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url?.startsWith('/v1/models')) res.end('{"object":"list","data":[]}');
-    else if (req.url?.startsWith('/describe_index_stats')) res.end('{"namespaces":{},"dimension":3,"totalVectorCount":0}');
-    else res.end('[]');
-  });
-}
-
-function configFor(origin: string, only?: 'supabase', controller?: string) {
-  const env: Record<string, string> = { SUPABASE_URL: origin, SUPABASE_SERVICE_ROLE_KEY: SECRETS[1]! };
-  if (only === undefined) {
-    Object.assign(env, {
-      OPENAI_API_KEY: SECRETS[0]!,
-      OPENAI_BASE_URL: `${origin}/v1`,
-      PINECONE_API_KEY: SECRETS[2]!,
-      PINECONE_INDEX_HOST: origin,
-      ...(controller && { PINECONE_CONTROLLER_HOST: controller }),
-    });
-  }
-  return loadConfig(env);
+  req.on('end', () => res.end('[]'));
 }
 
 function appWith(source: MonitoringSource, registry: Registry, extra: Partial<Parameters<typeof monitoringRouter>[0]> = {}) {
@@ -133,31 +122,44 @@ function appWith(source: MonitoringSource, registry: Registry, extra: Partial<Pa
 }
 
 describe('monitoringRouter on real clients', () => {
-  let upstream: CountingServer;
-  let controlPlane: CountingServer;
+  let supabaseSim: SupabaseSimulator;
+  let openaiSim: OpenAISimulator;
+  let pineconeSims: PineconeSimulators;
   let registry: Registry;
   let clients: Clients;
   let app: express.Express;
   const auth = { Authorization: `Bearer ${TOKEN}` };
 
   beforeAll(async () => {
-    upstream = await startCountingServer(upstreamHandler);
-    controlPlane = await startCountingServer(upstreamHandler);
+    [supabaseSim, openaiSim, pineconeSims] = await Promise.all([
+      startSupabaseSimulator({ serviceRoleKey: SECRETS[1]! }),
+      startOpenAISimulator({ apiKey: SECRETS[0]! }),
+      startPineconeSimulators({ apiKey: SECRETS[2]! }),
+    ]);
     registry = new Registry();
-    clients = createClients(configFor(upstream.origin, undefined, controlPlane.origin), { registry });
+    const config = loadConfig({
+      SUPABASE_URL: supabaseSim.url,
+      SUPABASE_SERVICE_ROLE_KEY: SECRETS[1]!,
+      OPENAI_API_KEY: SECRETS[0]!,
+      OPENAI_BASE_URL: openaiSim.baseURL,
+      PINECONE_API_KEY: SECRETS[2]!,
+      PINECONE_INDEX_HOST: pineconeSims.data.url,
+      PINECONE_CONTROLLER_HOST: pineconeSims.control.url,
+    });
+    clients = createClients(config, { registry });
     app = appWith(clients, registry);
-    // Real traffic through every pool, and one round of health checks.
-    for (const pool of clients.pools()) {
-      const response = await pool.fetch(`${pool.origin}/rest/v1/items`);
-      await response.text();
-    }
+    // Real SDK traffic through every client, and one round of health checks.
+    const { supabaseAdmin, openai, pinecone } = clients.sdk;
+    expect((await supabaseAdmin!.from('uploads').select('*')).error).toBeNull();
+    await openai!.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await (await clients.pineconeIndex()).query({ topK: 1, vector: [0, 0, 0, 0, 0, 0, 0, 1] });
+    await pinecone!.listIndexes();
     await clients.checkHealth();
   });
 
   afterAll(async () => {
     await clients.close(1_000);
-    await upstream.close();
-    await controlPlane.close();
+    await Promise.all([supabaseSim.close(), openaiSim.close(), pineconeSims.close()]);
   });
 
   describe('GET /api/monitoring/connection-pools', () => {
@@ -243,8 +245,7 @@ describe('monitoringRouter on real clients', () => {
     });
 
     it('POST /database/reset-stats zeroes the snapshot counters', async () => {
-      const pool = clients.pools().find((p) => p.name === 'supabase')!;
-      await (await pool.fetch(`${pool.origin}/rest/v1/items`)).text();
+      await clients.sdk.supabaseAdmin!.from('users').select('id');
       const before = await request(app).get('/api/connections/database/stats').set(auth).expect(200);
       expect(before.body.data.stats.totalQueries).toBeGreaterThan(0);
       const reset = await request(app).post('/api/connections/database/reset-stats').set(auth).expect(200);
@@ -383,7 +384,7 @@ describe('monitoringRouter configuration', () => {
   beforeAll(async () => {
     upstream = await startCountingServer(upstreamHandler);
     registry = new Registry();
-    clients = createClients(configFor(upstream.origin, 'supabase'), { registry });
+    clients = createClients(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_SERVICE_ROLE_KEY: SECRETS[1]! }), { registry });
   });
 
   afterAll(async () => {
