@@ -150,6 +150,16 @@ describe('poolscope (the npm start binary)', () => {
     expect(run.lines.at(-1)?.msg).toMatch(/^stopped/);
   }, 30_000);
 
+  it('runs the demo with --demo even when upstream variables are set, saying it ignores them', async () => {
+    const run = start({ PORT: '0', SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_ANON_KEY: 'ignored-key' }, ['--demo']);
+    const { line } = await listeningUrl(run);
+    expect(line.mode).toBe('demo');
+    expect(line.upstreams).toEqual(expect.arrayContaining(['supabase', 'openai']));
+    expect(run.stderr()).toContain('--demo given');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
   describe('on SIGTERM', () => {
     let upstream: CountingServer | undefined;
     const held: Array<http.ServerResponse> = [];

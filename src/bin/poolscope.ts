@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import type { PoolscopeConfig } from '../config/types.js';
 import { VERSION } from '../metrics/registry.js';
 import { ServiceListenError } from '../service/errors.js';
 import { startService, type RunningService } from '../service/service.js';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   if (flags.host !== undefined) env.HOST = flags.host;
   if (flags.demo) env.POOLSCOPE_MODE = 'demo';
 
-  let config;
+  let config: PoolscopeConfig;
   try {
     config = loadConfig(env);
   } catch (error) {
@@ -108,7 +109,11 @@ async function main(): Promise<void> {
       variables: error.issues.map((issue) => issue.variable),
     });
   }
-  if (flags.demo) config = { ...config, mode: 'demo' as const };
+  if (flags.demo && config.mode === 'live') {
+    // The flag is explicit: run the demo and leave the configured upstreams alone.
+    fatal.warn('poolscope: --demo given, so the configured upstreams are ignored and the demo runs');
+    config = { mode: 'demo', service: config.service };
+  }
 
   let service: RunningService;
   try {

@@ -140,6 +140,8 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
           counts: workload.counts,
           stop: async (deadline) => {
             clearInterval(trim);
+            // A burst may have left requests queued behind a slowed simulator: speed it up so they finish now.
+            for (const upstream of Object.keys(byUpstream) as DemoUpstream[]) latency(upstream, BASE_LATENCY_MS[upstream]);
             await workload.stop(deadline);
           },
         };

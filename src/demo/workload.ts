@@ -29,7 +29,7 @@ export interface DemoWorkload {
   stop(deadline: number): Promise<void>;
 }
 
-type Operation = { upstream: DemoUpstream; name: string; weight: number; run: () => Promise<unknown> };
+type Operation = { upstream: DemoUpstream; name: string; weight: number; run: (signal: AbortSignal) => Promise<unknown> };
 
 /**
  * A steady, bounded stream of real SDK calls through the service's own clients, with periodic bursts at one
@@ -37,6 +37,8 @@ type Operation = { upstream: DemoUpstream; name: string; weight: number; run: ()
  */
 export function startWorkload(clients: Clients, options: WorkloadOptions, logger: Logger, hooks: BurstHooks = {}): DemoWorkload {
   const operations = demoOperations(clients, options.vectorDimension);
+  // Aborts whatever the workload still has queued or streaming at shutdown (Pinecone's SDK takes no signal).
+  const abort = new AbortController();
   const total = operations.reduce((sum, op) => sum + op.weight, 0);
   const inFlight = new Set<Promise<void>>();
   const counts = { started: 0, failed: 0, bursts: 0 };
@@ -45,10 +47,11 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
   const launch = (op: Operation): Promise<void> => {
     counts.started++;
     const run = op
-      .run()
+      .run(abort.signal)
       .then(
         () => undefined,
         (error: unknown) => {
+          if (abort.signal.aborted) return;
           counts.failed++;
           logger.debug({ upstream: op.upstream, operation: op.name, error: describe(error) }, 'demo request failed');
         },
@@ -95,6 +98,7 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
       clearTimeout(firstBurst);
       clearInterval(bursts);
       clearInterval(summary);
+      abort.abort();
       const late = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
       await Promise.race([Promise.allSettled([...inFlight]), late]);
     },
@@ -113,30 +117,45 @@ function demoOperations(clients: Clients, dimension: number): Operation[] {
       upstream: 'supabase',
       name: 'select',
       weight: 30,
-      run: () => supabaseResult(supabaseAdmin.from('uploads').select('id,path,status').limit(10)),
+      run: (signal) => supabaseResult(supabaseAdmin.from('uploads').select('id,path,status').limit(10).abortSignal(signal)),
     });
     ops.push({
       upstream: 'supabase',
       name: 'insert',
       weight: 8,
-      run: () => supabaseResult(supabaseAdmin.from('uploads').insert({ user_id: 1, path: `demo/${Date.now()}.txt`, size_bytes: 1024, status: 'pending' }).select()),
+      run: (signal) =>
+        supabaseResult(
+          supabaseAdmin
+            .from('uploads')
+            .insert({ user_id: 1, path: `demo/${Date.now()}.txt`, size_bytes: 1024, status: 'pending' })
+            .select()
+            .abortSignal(signal),
+        ),
     });
   }
   if (supabase) {
-    ops.push({ upstream: 'supabase', name: 'select_anon', weight: 8, run: () => supabaseResult(supabase.from('users').select('id,email').limit(5)) });
+    ops.push({
+      upstream: 'supabase',
+      name: 'select_anon',
+      weight: 8,
+      run: (signal) => supabaseResult(supabase.from('users').select('id,email').limit(5).abortSignal(signal)),
+    });
   }
   if (openai) {
     ops.push({
       upstream: 'openai',
       name: 'chat_stream',
       weight: 14,
-      run: async () => {
-        const stream = await openai.chat.completions.create({
-          model: 'gpt-4o-mini',
-          messages: [{ role: 'user', content: 'Summarise connection pooling in one sentence.' }],
-          stream: true,
-          stream_options: { include_usage: true },
-        });
+      run: async (signal) => {
+        const stream = await openai.chat.completions.create(
+          {
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: 'Summarise connection pooling in one sentence.' }],
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal },
+        );
         for await (const chunk of stream) void chunk;
       },
     });
@@ -144,13 +163,13 @@ function demoOperations(clients: Clients, dimension: number): Operation[] {
       upstream: 'openai',
       name: 'chat',
       weight: 5,
-      run: () => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }),
+      run: (signal) => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }, { signal }),
     });
     ops.push({
       upstream: 'openai',
       name: 'embeddings',
       weight: 8,
-      run: () => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }),
+      run: (signal) => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }, { signal }),
     });
   }
   if (clients.sdk.pinecone) {
