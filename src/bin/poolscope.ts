@@ -54,7 +54,7 @@ closes the pools and exits 0. A second signal exits at once (1).
 `;
 
 // Start-up failures: one JSON line on stderr, in the same format as every other log line.
-const fatal = pino({ base: { service: 'poolscope' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+const fatal = pino({ base: { service: 'poolscope' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
 
 function fail(exitCode: number, message: string, fields: Record<string, unknown> = {}): never {
   fatal.fatal(fields, message);

@@ -72,9 +72,12 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
   }, 1000 / options.ratePerSecond);
 
   const upstreams = [...new Set(operations.map((op) => op.upstream))];
+  let bursting = false;
   const burst = async (): Promise<void> => {
     const upstream = upstreams[counts.bursts % upstreams.length];
-    if (stopped || upstream === undefined) return;
+    // One burst at a time: with the steady cap, the workload never has more than maxInFlight + burstSize out.
+    if (stopped || bursting || upstream === undefined) return;
+    bursting = true;
     counts.bursts++;
     const candidates = operations.filter((op) => op.upstream === upstream);
     logger.info({ upstream, requests: options.burstSize }, `demo burst: ${options.burstSize} concurrent requests to ${upstream}`);
@@ -82,6 +85,7 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
     const mine: Array<Promise<void>> = [];
     for (let i = 0; i < options.burstSize && !stopped; i++) mine.push(launch(candidates[i % candidates.length]!));
     await Promise.all(mine);
+    bursting = false;
     hooks.afterBurst?.(upstream);
   };
   // The first burst comes early, so a fresh demo shows a saturated pool within seconds.

@@ -32,6 +32,8 @@ export const SERVICE_ROUTES = [
 export function serviceApp(options: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every response is a live snapshot (no-store): validators would only cost a hash per response.
+  app.set('etag', false);
   app.get('/', (_req, res) => {
     res.json({ name: 'poolscope', version: VERSION, mode: options.mode, routes: SERVICE_ROUTES });
   });
