@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { createClients, type Clients } from '../clients/index.js';
 import { describeConfig } from '../config/redact.js';
 import type { PoolscopeConfig, PoolscopeMode } from '../config/types.js';
-import { startDemo, type DemoEnvironment, type DemoOptions, type DemoWorkload } from '../demo/index.js';
+import type { DemoEnvironment, DemoOptions, DemoWorkload } from '../demo/index.js';
 import { metricsFor } from '../metrics/families.js';
 import { registry as defaultRegistry, VERSION } from '../metrics/registry.js';
 import { serviceApp } from './app.js';
@@ -51,6 +51,8 @@ export async function startService(config: PoolscopeConfig, options: StartServic
       'DEMO MODE: no upstream is configured, so poolscope is serving simulated Supabase, OpenAI and Pinecone traffic. ' +
         'Set SUPABASE_URL, OPENAI_API_KEY, PINECONE_API_KEY or DATABASE_URL to monitor real upstreams.',
     );
+    // Loaded only here: the simulators stay out of apps that import poolscope as a library.
+    const { startDemo } = await import('../demo/index.js');
     demo = await startDemo(config, { logger, ...(options.demo && { demo: options.demo }) });
     upstreamConfig = demo.config;
     // The demo prints a throwaway token so its protected routes can be tried; live mode never invents one.
