@@ -23,3 +23,30 @@ export {
 export { THRESHOLDS, type Thresholds } from './health/thresholds.js';
 export { alertRules, type AlertRule, type AlertName } from './health/alert-rules.js';
 export { renderAlertRules } from './health/render-rules.js';
+export {
+  monitoringRouter,
+  monitoringSource,
+  MONITORING_PREFIXES,
+  connectionPoolsBody,
+  systemHealthBody,
+  alertsBody,
+  renderOpenMetrics,
+  prefersOpenMetrics,
+  type MonitoringRouterOptions,
+  type MonitoringSource,
+  type ConnectionPoolsBody,
+  type PoolView,
+  type PoolHealthStatus,
+  type SystemHealthBody,
+  type AlertsBody,
+  type AlertView,
+  type ErrorBody,
+  type HttpErrorCode,
+  type SuccessBody,
+  type FacadeName,
+  type FacadeStatsView,
+  type HealthView,
+} from './http/index.js';
+export { startService, ServiceListenError, type RunningService, type StartServiceOptions } from './service/index.js';
+export type { DemoOptions } from './demo/index.js';
+export { postgresMetricsFor, type PostgresMetrics } from './metrics/postgres.js';

@@ -12,13 +12,20 @@ import { HttpDatabaseFacade, OpenAIFacade } from './facades.js';
 import { createOpenAIClient, type OpenAIClientHandle } from './openai.js';
 import { createPineconeClient, type PineconeClientHandle } from './pinecone.js';
 import { createSupabaseClients, type SupabaseClientsHandle } from './supabase.js';
-import type { DatabaseFacade, HealthCheckResult, MonitoredUpstreams, OpenAIFacade as OpenAIFacadeType, PineconeFacade } from './types.js';
+import { checkPostgres, createPgPoolSync, createPostgresFacade, pgPoolOptionsFromConfig } from './postgres.js';
+import type { PgPool } from './postgres-pool.js';
+import type { DatabaseFacade, HealthCheckResult, MonitoredPool, MonitoredUpstreams, OpenAIFacade as OpenAIFacadeType, PineconeFacade } from './types.js';
 
 export interface CreateClientsOptions {
   /** Where the pools record. Default: poolscope's own `registry`. */
   registry?: Registry;
   /** Extra trust for upstreams with private CAs (self-signed simulators in tests and the demo). */
   tls?: TlsOptions;
+  /**
+   * The `pg` module, for a direct Postgres pool when `DATABASE_URL` is set (`await import('pg')`). Passed in so
+   * poolscope never loads `pg` itself for apps that do not use it. Without it, DATABASE_URL is ignored.
+   */
+  pg?: { Pool: typeof import('pg').Pool };
 }
 
 /** The SDK instances, each on its poolscope pool. Absent when that upstream is not configured. */
@@ -34,6 +41,7 @@ export interface Clients extends MonitoredUpstreams {
   /** The configured Pinecone index, its host resolved once. */
   pineconeIndex(): Promise<Index>;
   readonly handles: {
+    postgres?: PgPool;
     supabase?: SupabaseClientsHandle;
     openai?: OpenAIClientHandle;
     pinecone?: PineconeClientHandle;
@@ -50,30 +58,42 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   const supabase = config.supabase ? createSupabaseClients(config.supabase, metrics, extra) : undefined;
   const openai = config.openai ? createOpenAIClient(config.openai, metrics, extra) : undefined;
   const pinecone = config.pinecone ? createPineconeClient(config.pinecone, metrics, extra) : undefined;
+  const postgres =
+    config.database && options.pg
+      ? createPgPoolSync(options.pg, { ...pgPoolOptionsFromConfig(config.database), registry: metrics.registry })
+      : undefined;
   const lastHealth = new Map<string, HealthCheckResult>();
 
   const checks: Array<[string, () => Promise<HealthCheckResult>]> = [];
-  const tracked = (poolOf: () => UpstreamPool | undefined, check: () => Promise<HealthCheckResult>) => async () => {
+  const tracked = (poolOf: () => MonitoredPool | undefined, check: () => Promise<HealthCheckResult>) => async () => {
     const result = await check();
     const name = poolOf()?.name ?? 'pinecone_control';
     lastHealth.set(name, result);
     return result;
   };
-  const database: DatabaseFacade | undefined = supabase
+  const supabaseFacade: DatabaseFacade | undefined = supabase
     ? new HttpDatabaseFacade(() => supabase.pool, tracked(() => supabase.pool, supabase.healthCheck))
     : undefined;
+  const postgresFacade: DatabaseFacade | undefined = postgres
+    ? createPostgresFacade(postgres, { check: tracked(() => postgres, () => checkPostgres(postgres)) })
+    : undefined;
+  // Reference 004's `DatabasePool` is "the database": the direct Postgres pool when there is one.
+  const database = postgresFacade ?? supabaseFacade;
   const openaiFacade: OpenAIFacadeType | undefined = openai
     ? new OpenAIFacade(openai.pool, openai.usage, openai.config.timeoutSeconds, tracked(() => openai.pool, openai.healthCheck))
     : undefined;
   const pineconeFacade: PineconeFacade | undefined = pinecone
     ? new HttpDatabaseFacade(pinecone.pool, tracked(() => pinecone.pool() ?? pinecone.controlPool, pinecone.healthCheck))
     : undefined;
-  if (database) checks.push(['supabase', () => database.healthCheck()]);
+  if (supabaseFacade) checks.push(['supabase', () => supabaseFacade.healthCheck()]);
+  if (postgresFacade) checks.push(['postgres', () => postgresFacade.healthCheck()]);
   if (openaiFacade) checks.push(['openai', () => openaiFacade.healthCheck()]);
   if (pineconeFacade) checks.push(['pinecone', () => pineconeFacade.healthCheck()]);
 
-  const pools = (): UpstreamPool[] =>
-    [supabase?.pool, pinecone?.pool(), pinecone?.controlPool, openai?.pool].filter((p): p is UpstreamPool => p !== undefined);
+  const pools = (): MonitoredPool[] =>
+    [supabase?.pool, pinecone?.pool(), pinecone?.controlPool, openai?.pool, postgres].filter(
+      (p): p is UpstreamPool | PgPool => p !== undefined,
+    );
 
   const sdk: SdkClients = {};
   if (supabase?.client) sdk.supabase = supabase.client;
@@ -84,7 +104,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   return {
     config,
     sdk,
-    handles: { ...(supabase && { supabase }), ...(openai && { openai }), ...(pinecone && { pinecone }) },
+    handles: { ...(postgres && { postgres }), ...(supabase && { supabase }), ...(openai && { openai }), ...(pinecone && { pinecone }) },
     ...(database && { database }),
     ...(openaiFacade && { openai: openaiFacade }),
     ...(pineconeFacade && { pinecone: pineconeFacade }),

@@ -21,3 +21,4 @@ export { openaiOperation } from './openai.js';
 export { pineconeOperation } from './pinecone.js';
 export { supabaseOperation } from './supabase.js';
 export type * from './types.js';
+export * from './postgres.js';

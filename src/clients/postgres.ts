@@ -28,6 +28,8 @@ export function pgPoolOptionsFromConfig(database: DatabaseConfig): PgPoolOptions
 }
 
 export interface PostgresFacadeOptions {
+  /** Runs the health check (default `checkPostgres`); lets `createClients` remember each result. */
+  check?: () => Promise<HealthCheckResult>;
   /** Longest the `SELECT 1` health check may take, checkout included. Default 5000, like every upstream's check. */
   healthCheckTimeoutMs?: number;
 }
@@ -107,7 +109,7 @@ export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOpti
       return { queueLength: live.pendingRequests, activeRequests: live.activeRequests, maxConcurrent: live.maxConcurrent };
     },
     resetStats: () => pgPool.resetStats(),
-    healthCheck: async () => ({ ...(await checkPostgres(pgPool, timeoutMs)), stats: getStats() }),
+    healthCheck: async () => ({ ...(await (options.check ?? (() => checkPostgres(pgPool, timeoutMs)))()), stats: getStats() }),
     close: () => pgPool.close(),
   };
 }

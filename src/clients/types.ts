@@ -1,5 +1,5 @@
 import type { HealthInput } from '../health/evaluate.js';
-import type { UpstreamPool } from '../pool/pool.js';
+import type { PoolStats } from '../pool/stats.js';
 import type { PoolscopeConfig } from '../config/types.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -81,6 +81,13 @@ export type DatabaseFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
 export type OpenAIFacade = PoolFacade<OpenAIStats, OpenAIPoolConfig>;
 export type PineconeFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
 
+/** What the monitoring surface needs of any pool, HTTP (`UpstreamPool`) or database (`PgPool`). */
+export interface MonitoredPool {
+  readonly name: string;
+  stats(): PoolStats;
+  close(deadlineMs?: number): Promise<void>;
+}
+
 /**
  * Everything the monitoring surface reads: the pools, the facades of the reference designs, the last health
  * checks and the rate-limit headroom. `createClients(config)` returns one; the service and the router use it.
@@ -88,8 +95,11 @@ export type PineconeFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
 export interface MonitoredUpstreams {
   readonly config: PoolscopeConfig;
   /** Every live pool (supabase, pinecone, pinecone_control, openai, postgres...). */
-  pools(): UpstreamPool[];
-  /** Facades keyed as the routes name them: `database`, `openai`, `pinecone`. Absent when not configured. */
+  pools(): MonitoredPool[];
+  /**
+   * Facades keyed as the routes name them: `database` (the direct Postgres pool when DATABASE_URL is set,
+   * else Supabase's REST pool), `openai`, `pinecone`. Absent when not configured.
+   */
   readonly database?: DatabaseFacade;
   readonly openai?: OpenAIFacade;
   readonly pinecone?: PineconeFacade;

@@ -54,7 +54,7 @@ const VECTOR_DIMENSION = 8;
 /** Small pools, so a burst of 24 saturates one and queues the rest. */
 const DEMO_POOL_SIZES = { SUPABASE_POOL_SIZE: '4', PINECONE_POOL_SIZE: '3', OPENAI_MAX_CONCURRENT: '3' } as const;
 /** A realistic floor: loopback answers in microseconds, real upstreams do not. */
-const BASE_LATENCY_MS: Record<DemoUpstream, number> = { supabase: 15, openai: 60, pinecone: 25 };
+const BASE_LATENCY_MS: Record<DemoUpstream, number> = { supabase: 15, openai: 60, pinecone: 25, postgres: 0 };
 /** How slow an upstream gets during a burst aimed at it, so the burst holds its pool for a few seconds. */
 const BURST_LATENCY_MS = 600;
 /** Rows the demo table keeps; older inserted rows are dropped so a long-running demo stays small. */
@@ -63,6 +63,8 @@ const MAX_ROWS = 200;
 export async function startDemo(base: PoolscopeConfig, options: { logger: Logger; demo?: DemoOptions }): Promise<DemoEnvironment> {
   const { logger } = options;
   const started: Array<{ close(): Promise<void> }> = [];
+  // A real local Postgres when there is one: DATABASE_URL (with --demo), else one answering on 127.0.0.1:5432.
+  const databaseUrl = base.database?.url ?? (await localPostgres(logger));
   try {
     const supabase = await startSupabaseSimulator({
       anonKey: DEMO_KEYS.supabaseAnon,
@@ -109,17 +111,20 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
       PINECONE_INDEX_NAME: INDEX_NAME,
       PINECONE_CONTROLLER_HOST: pinecone.control.url,
       ...DEMO_POOL_SIZES,
+      ...(databaseUrl && { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }),
     };
     const upstreams = loadConfig(env);
+    if (!databaseUrl) logger.info('demo: no PostgreSQL answered on 127.0.0.1:5432 and DATABASE_URL is not set; the direct Postgres pool is off');
     const config: PoolscopeConfig = { ...upstreams, mode: 'demo', service: base.service };
     logger.info(
       { simulators: { supabase: supabase.url, openai: openai.baseURL, pinecone_control: pinecone.control.url, pinecone: pinecone.data.url } },
       'demo simulators started',
     );
 
-    const byUpstream: Record<DemoUpstream, Simulator> = { supabase, openai, pinecone: pinecone.data };
+    const byUpstream: Partial<Record<DemoUpstream, Simulator>> = { supabase, openai, pinecone: pinecone.data };
     const latency = (upstream: DemoUpstream, ms: number): void => {
-      byUpstream[upstream].behave({ latencyMs: ms } satisfies Partial<SimulatorBehaviour>);
+      // Postgres is real, not simulated: its burst queries are slow by themselves.
+      byUpstream[upstream]?.behave({ latencyMs: ms } satisfies Partial<SimulatorBehaviour>);
     };
     let trim: NodeJS.Timeout | undefined;
 
@@ -165,4 +170,27 @@ function workloadOptions(options: DemoOptions = {}): WorkloadOptions {
     maxInFlight: 64,
     vectorDimension: VECTOR_DIMENSION,
   };
+}
+
+/** The local PostgreSQL's URL if one accepts a trust-auth connection as `postgres` within 2 s; else undefined. */
+async function localPostgres(logger: Logger): Promise<string | undefined> {
+  const url = 'postgres://postgres@127.0.0.1:5432/postgres';
+  let pg: { Client: typeof import('pg').Client };
+  try {
+    pg = (await import('pg')).default;
+  } catch {
+    return undefined;
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return url;
+  } catch (error) {
+    logger.debug({ code: (error as { code?: string }).code }, 'demo: no usable local PostgreSQL');
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

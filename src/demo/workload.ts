@@ -20,7 +20,7 @@ export interface BurstHooks {
   afterBurst?(upstream: DemoUpstream): void;
 }
 
-export type DemoUpstream = 'supabase' | 'openai' | 'pinecone';
+export type DemoUpstream = 'supabase' | 'openai' | 'pinecone' | 'postgres';
 
 export interface DemoWorkload {
   /** Requests started and failed so far (failures are part of the demo: 429s, 5xx, timeouts). */
@@ -189,6 +189,18 @@ function demoOperations(clients: Clients, dimension: number): Operation[] {
       weight: 5,
       run: async () => (await clients.pineconeIndex()).upsert({ records: [{ id: `demo-${upserts++ % 100}`, values: vector() }] }),
     });
+  }
+  const postgres = clients.handles.postgres;
+  if (postgres) {
+    ops.push({ upstream: 'postgres', name: 'select', weight: 10, run: () => postgres.query('SELECT pg_sleep(0.005)') });
+    ops.push({
+      upstream: 'postgres',
+      name: 'list_uploads',
+      weight: 4,
+      run: () => postgres.run('list_uploads', (client) => client.query('SELECT n FROM generate_series(1, 10) AS n')),
+    });
+    // Only bursts pick it (weight 0): slow queries that hold the small demo pool's connections.
+    ops.push({ upstream: 'postgres', name: 'slow_report', weight: 0, run: () => postgres.run('slow_report', (c) => c.query('SELECT pg_sleep(0.6)')) });
   }
   return ops;
 }

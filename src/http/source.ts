@@ -1,6 +1,5 @@
-import type { MonitoredUpstreams } from '../clients/types.js';
+import type { MonitoredPool, MonitoredUpstreams } from '../clients/types.js';
 import type { HealthInput } from '../health/evaluate.js';
-import type { UpstreamPool } from '../pool/pool.js';
 
 /**
  * What the router reads. `createClients(config)` returns a full `MonitoredUpstreams`; an app with its own
@@ -10,7 +9,7 @@ export type MonitoringSource = Pick<MonitoredUpstreams, 'healthInput'> &
   Partial<Pick<MonitoredUpstreams, 'config' | 'database' | 'openai' | 'pinecone'>>;
 
 /** A source over plain pools: their stats, no health checks, no rate-limit readings. */
-export function monitoringSource(pools: readonly UpstreamPool[] | (() => readonly UpstreamPool[])): MonitoringSource {
+export function monitoringSource(pools: readonly MonitoredPool[] | (() => readonly MonitoredPool[])): MonitoringSource {
   const list = typeof pools === 'function' ? pools : () => pools;
   return {
     healthInput: (): HealthInput => ({ pools: list().map((pool) => pool.stats()), upstreams: {}, rateLimits: [] }),

@@ -59,7 +59,9 @@ export async function startService(config: PoolscopeConfig, options: StartServic
     token ??= randomBytes(18).toString('base64url');
   }
 
-  const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }) });
+  // pg is the app's optional peer: loaded only when a direct Postgres pool is configured.
+  const pg = upstreamConfig.database ? (await import('pg')).default : undefined;
+  const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }), ...(pg && { pg }) });
   metricsFor(registry).setMode(mode);
 
   let server: ListeningServer;
