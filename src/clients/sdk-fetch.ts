@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { PoolFetch } from '../pool/pool.js';
+export { headerOf } from '../pool/headers.js';
 
 /**
  * The one cast between undici's fetch and the SDKs' `fetch` option: their `Response.body` stream types differ

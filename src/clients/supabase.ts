@@ -3,10 +3,10 @@ import { WebSocket } from 'undici';
 import type { SupabaseConfig } from '../config/types.js';
 import { supabasePoolOptions } from '../config/pool-options.js';
 import type { PoolscopeMetrics } from '../metrics/families.js';
-import { createPool, type UpstreamPool } from '../pool/pool.js';
+import { createPool, type PoolFetch, type UpstreamPool } from '../pool/pool.js';
 import type { PoolOptions, RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
-import { asSdkFetch, loadPeer } from './sdk-fetch.js';
+import { asSdkFetch, headerOf, loadPeer } from './sdk-fetch.js';
 import type { HealthCheckResult } from './types.js';
 
 type RealtimeOptions = SupabaseClientOptions<'public'>['realtime'];
@@ -66,11 +66,19 @@ export function createSupabaseClients(
     ...extra,
     registry: metrics.registry,
     operationOf: (request) => supabaseOperation(request, tables),
+    // postgrest-js retries GET/HEAD on 503/520 itself (supabase-js offers no client-wide switch), so the
+    // pool leaves those statuses to it and retries only 429s and connections that never opened.
+    retry: { statuses: [429] },
   });
+  // Its retries carry X-Retry-Count: count them where every other retry is counted.
+  const fetch: PoolFetch = (input, init) => {
+    if (headerOf(init?.headers, 'x-retry-count') !== null) pool.recordRetry('sdk');
+    return pool.fetch(input, init);
+  };
   const { createClient } = loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js');
   const make = (key: string) =>
     createClient(config.url, key, {
-      global: { fetch: asSdkFetch(pool.fetch) },
+      global: { fetch: asSdkFetch(fetch) },
       // Node 20 has no global WebSocket: take it from the same undici as the fetch and dispatcher.
       // Its TypeScript event types differ from realtime-js's `WebSocketLike`; the runtime API is the same.
       realtime: { transport: WebSocket as unknown as NonNullable<NonNullable<RealtimeOptions>['transport']> },

@@ -20,6 +20,7 @@ import { RequestLifecycle, type OperationRecorder } from './request-lifecycle.js
 import { backoffMs, isIdempotent, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
 import type { PoolStats } from './stats.js';
 import { LatencyWindow, MinuteCounter } from './window.js';
+import { headerOf } from './headers.js';
 
 /** A `Request` from undici or from Node's global fetch (a different class): read through its public fields. */
 export interface RequestLike {
@@ -310,17 +311,22 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     }
   }
 
-  async #backoff(reason: RetryReason, delayMs: number): Promise<void> {
+  /** Counts a retry in `poolscope_request_retries_total` and the snapshot (the pool's own, or an SDK's). */
+  recordRetry(reason: RetryReason): void {
     this.#counts.retries++;
     let counter = this.#retriesByReason.get(reason);
     if (!counter) this.#retriesByReason.set(reason, (counter = this.#metrics.requestRetries.labels(this.name, reason)));
     counter.inc();
+  }
+
+  async #backoff(reason: RetryReason, delayMs: number): Promise<void> {
+    this.recordRetry(reason);
     if (delayMs > 0) await sleep(delayMs);
   }
 
   #operationOf(method: string, url: string, headers: RequestInit['headers']): string {
     const classify = this.options.operationOf;
-    const name = classify ? classify({ method, url: new URL(url), header: (key) => headerValue(headers, key) }) : method.toLowerCase();
+    const name = classify ? classify({ method, url: new URL(url), header: (key) => headerOf(headers, key) }) : method.toLowerCase();
     return this.#operations.labelFor(name);
   }
 
@@ -412,18 +418,6 @@ function normalizeInput(input: FetchInput, init: RequestInit | undefined): [stri
   if (input.signal) fromRequest.signal = input.signal;
   if (input.redirect) fromRequest.redirect = input.redirect as RequestInit['redirect'];
   return [input.url, init ? { ...fromRequest, ...init } : fromRequest];
-}
-
-/** One header from any `HeadersInit` shape (Headers of either fetch, pairs, or a record). */
-function headerValue(headers: RequestInit['headers'], name: string): string | null {
-  if (!headers) return null;
-  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(n: string): string | null }).get(name);
-  const wanted = name.toLowerCase();
-  const pairs: Iterable<readonly [string, unknown]> = Array.isArray(headers)
-    ? (headers as Array<[string, unknown]>)
-    : Object.entries(headers as Record<string, unknown>);
-  for (const [key, value] of pairs) if (key.toLowerCase() === wanted) return value == null ? null : String(value);
-  return null;
 }
 
 function isOnOrigin(url: string, origin: string): boolean {

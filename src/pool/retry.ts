@@ -1,7 +1,8 @@
 import type { RetryOptions } from './options.js';
 
 /** Bounded `reason` label values of `poolscope_request_retries_total`. */
-export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable' | 'server_error';
+/** `sdk`: a retry an SDK made itself where it cannot be switched off (postgrest-js marks them `X-Retry-Count`). */
+export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable' | 'server_error' | 'sdk';
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
