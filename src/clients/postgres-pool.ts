@@ -9,16 +9,15 @@ import {
   PoolConfigError,
   PoolConnectError,
   PoolQueueFullError,
-  type FailureReason,
 } from '../errors/index.js';
 import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
 import { postgresMetricsFor, type PostgresMetrics } from '../metrics/postgres.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
-import type { Outcome, PoolEventMap } from '../pool/events.js';
+import type { PoolEventMap } from '../pool/events.js';
 import { OperationNames } from '../pool/operations.js';
 import { POOL_NAME_PATTERN } from '../pool/options.js';
 import type { PoolStats } from '../pool/stats.js';
-import { LatencyWindow, MinuteCounter } from '../pool/window.js';
+import { PoolRecorder, type LiveCounts, type OperationRecorder } from '../pool/recorder.js';
 import {
   PgAcquireTimeoutError,
   isPgAcquireTimeout,
@@ -131,25 +130,9 @@ interface Checkout {
   warmup: boolean;
 }
 
-interface Counts {
-  total: number;
-  successful: number;
-  failed: number;
-  failedConnections: number;
-  connectionsOpened: number;
-  lastRequestAt: number | null;
-}
-
-const zeroCounts = (): Counts => ({ total: 0, successful: 0, failed: 0, failedConnections: 0, connectionsOpened: 0, lastRequestAt: null });
-
-type CounterChild = { inc(value?: number): void };
 type HistogramChild = { observe(value: number): void };
 type QueryCallback = (error: Error | undefined, result?: QueryResult) => void;
 
-interface Recorder {
-  readonly name: string;
-  finish(outcome: Outcome, reason: FailureReason | undefined, durationMs: number): void;
-}
 
 const instrumented = new WeakSet<Pool>();
 const noop = () => undefined;
@@ -176,15 +159,10 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   readonly #metrics: PoolscopeMetrics;
   readonly #pgMetrics: PostgresMetrics;
   readonly #operations: OperationNames;
-  readonly #recorders = new Map<string, Recorder>();
+  readonly #recorder: PoolRecorder;
   readonly #held = new Map<PoolClient, Checkout>();
-  readonly #window: LatencyWindow;
-  readonly #failuresPerMinute = new MinuteCounter();
-  readonly #connectionErrorsPerMinute = new MinuteCounter();
   readonly #acquireWait: HistogramChild;
   readonly #usage: HistogramChild;
-  readonly #connectionErrors = new Map<string, CounterChild>();
-  #counts = zeroCounts();
   #closing: Promise<void> | undefined;
 
   /** @internal Use `createPgPool()` or `instrumentPgPool()`. */
@@ -199,8 +177,10 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.#settings = settings;
     this.#connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
     this.#operations = new OperationNames(operations, maxOperations);
-    this.#window = new LatencyWindow(statsWindowSize);
     this.#metrics = metricsFor(registry);
+    this.#recorder = new PoolRecorder(this.name, this.#metrics, statsWindowSize, (operation, outcome, reason, status, durationMs) => {
+      if (this.listenerCount('request:end') > 0) this.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
+    });
     this.#pgMetrics = postgresMetricsFor(registry);
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     this.#usage = this.#pgMetrics.connectionUsage.labels(this.name);
@@ -241,48 +221,16 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
 
   /** A plain snapshot, the same shape as the HTTP pools', computed from pg's live counts now. */
   stats(): PoolStats {
-    const live = this.live();
-    const window = this.#window.summary();
-    const now = Date.now();
-    const counts = this.#counts;
-    return {
-      name: this.name,
-      poolSize: live.poolSize,
-      totalConnections: counts.connectionsOpened,
-      activeConnections: live.activeConnections,
-      idleConnections: live.idleConnections,
-      pendingRequests: live.pendingRequests,
-      activeRequests: live.activeRequests,
-      maxConcurrent: live.maxConcurrent,
-      maxQueued: live.maxQueued,
-      totalRequests: counts.total,
-      successfulRequests: counts.successful,
-      failedRequests: counts.failed,
-      failedConnections: counts.failedConnections,
-      rateLimitedRequests: 0,
-      retries: 0,
-      failuresLastMinute: this.#failuresPerMinute.lastMinute(now),
-      connectionErrorsLastMinute: this.#connectionErrorsPerMinute.lastMinute(now),
-      averageResponseTimeMs: round2(window.averageMs),
-      p50Ms: round2(window.p50Ms),
-      p95Ms: round2(window.p95Ms),
-      p99Ms: round2(window.p99Ms),
-      windowSize: window.count,
-      utilization: live.poolSize > 0 ? live.activeConnections / live.poolSize : 0,
-      lastRequestAt: counts.lastRequestAt,
-    };
+    return this.#recorder.snapshot(this.live());
   }
 
   /** Resets the snapshot's counters and window. Prometheus counters are never reset. */
   resetStats(): void {
-    this.#counts = zeroCounts();
-    this.#window.reset();
-    this.#failuresPerMinute.reset();
-    this.#connectionErrorsPerMinute.reset();
+    this.#recorder.reset();
   }
 
   /** Live gauges from pg's own counts, read at scrape time. A client checked out (or connecting) is active. */
-  live() {
+  live(): LiveCounts {
     const pool = this.#pool;
     const active = Math.max(0, pool.totalCount - pool.idleCount);
     return {
@@ -341,18 +289,18 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     return opened;
   }
 
-  async #execute<T>(recorder: Recorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean): Promise<T> {
+  async #execute<T>(recorder: OperationRecorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#checkout(typed, false);
     } catch (error) {
       const reason = pgFailureReason(typed ? error : this.#typed(error));
-      recorder.finish('error', reason, Number.NaN);
+      recorder.finish('error', reason, undefined, Number.NaN);
       if (this.listenerCount('reject') > 0) this.emit('reject', { pool: this.name, operation: recorder.name, reason });
       throw error;
     }
     const checkout = this.#held.get(client);
-    this.#counts.lastRequestAt = Date.now();
+    this.#recorder.requestStarted();
     if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
     // A checked-out client has no pool listener: without ours a connection lost between two statements of
     // `fn` would be an uncaught 'error' event.
@@ -363,11 +311,11 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     let failed: unknown;
     try {
       const result = await fn(client);
-      recorder.finish('success', undefined, performance.now() - startedAt);
+      recorder.finish('success', undefined, undefined, performance.now() - startedAt);
       return result;
     } catch (error) {
       failed = error;
-      recorder.finish('error', pgFailureReason(error), performance.now() - startedAt);
+      recorder.finish('error', pgFailureReason(error), undefined, performance.now() - startedAt);
       throw this.#scrub(error);
     } finally {
       client.removeListener('error', onError);
@@ -423,22 +371,15 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     if (isPgAcquireTimeout(error) || isPgPoolEnded(error)) return;
     // Anything else pg-pool fails a checkout with is a new connection that could not be opened.
     const reason = pgConnectionErrorReason(error);
-    let counter = this.#connectionErrors.get(reason);
-    if (!counter) this.#connectionErrors.set(reason, (counter = this.#metrics.connectionErrors.labels(this.name, reason)));
-    counter.inc();
-    this.#counts.failedConnections++;
-    this.#connectionErrorsPerMinute.record();
+    this.#recorder.connectionFailed(reason);
     if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });
   }
 
   #watchPool(): void {
     const pool = this.#pool;
-    const created = this.#metrics.connectionsCreated.labels(this.name);
-    const closed = this.#metrics.connectionsClosed.labels(this.name);
     const leakMs = this.options.leakDetectionThresholdMs;
     pool.on('connect', () => {
-      created.inc();
-      this.#counts.connectionsOpened++;
+      this.#recorder.connectionOpened();
       if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
     });
     pool.on('acquire', (client) => {
@@ -462,7 +403,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
       }
     });
     pool.on('remove', () => {
-      closed.inc();
+      this.#recorder.connectionClosed();
       if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
       // HikariCP's minimumIdle: replace a lost connection so `min` stay open (pg only stops reaping them).
       const { min } = this.options;
@@ -564,43 +505,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     return error;
   }
 
-  #recorderFor(operation: string): Recorder {
-    let recorder = this.#recorders.get(operation);
-    if (!recorder) this.#recorders.set(operation, (recorder = this.#createRecorder(operation)));
-    return recorder;
-  }
-
-  #createRecorder(operation: string): Recorder {
-    const metrics = this.#metrics;
-    const success = metrics.requestDuration.labels(this.name, operation, 'success');
-    const failure = metrics.requestDuration.labels(this.name, operation, 'error');
-    const failures = new Map<FailureReason, CounterChild>();
-    const pool = this;
-    return {
-      name: operation,
-      finish(outcome, reason, durationMs) {
-        const counts = pool.#counts;
-        counts.total++;
-        // NaN marks a query refused before it ran (no client): counted, but it has no duration.
-        const ran = !Number.isNaN(durationMs);
-        if (ran) {
-          (outcome === 'success' ? success : failure).observe(durationMs / 1000);
-          pool.#window.record(durationMs);
-        }
-        if (outcome === 'success') counts.successful++;
-        else {
-          counts.failed++;
-          pool.#failuresPerMinute.record();
-          const key = reason ?? 'other';
-          let counter = failures.get(key);
-          if (!counter) failures.set(key, (counter = metrics.requestFailures.labels(pool.name, operation, key)));
-          counter.inc();
-        }
-        if (ran && pool.listenerCount('request:end') > 0) {
-          pool.emit('request:end', { pool: pool.name, operation, outcome, reason, status: undefined, durationMs });
-        }
-      },
-    };
+  #recorderFor(operation: string): OperationRecorder {
+    return this.#recorder.operation(operation);
   }
 }
 
@@ -807,6 +713,3 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}

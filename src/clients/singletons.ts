@@ -3,7 +3,7 @@ import type { Index, Pinecone } from '@pinecone-database/pinecone';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { loadConfig } from '../config/load.js';
 import { createClients, type Clients } from './create-clients.js';
-import type { DatabaseFacade, HealthCheckResult, OpenAIFacade, PineconeFacade } from './types.js';
+import type { DatabaseFacade, OpenAIFacade, PineconeFacade } from './types.js';
 
 let processClients: Clients | undefined;
 

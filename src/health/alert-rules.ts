@@ -23,6 +23,8 @@ export const ALERT_NAMES = [
   'OpenAIRateLimitHeadroomLow',
   'UpstreamDown',
   'PoolscopeTargetDown',
+  'PostgresPoolExhausted',
+  'PostgresConnectionLeak',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -173,6 +175,42 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
         `Scrapes of {{ $labels.instance }} (job {{ $labels.job }}) have failed for more than ${t.targetDown.for} ` +
         '(up = {{ $value }}): none of its pools is being watched.',
     },
+    {
+      alert: 'PostgresPoolExhausted',
+      // Database pools are the ones with a connection-usage histogram, whatever their name (the service calls its
+      // pool "postgres"; createPgPool / instrumentPgPool users pick their own). The value is the queries waiting.
+      expr: [
+        'poolscope_pool_pending_requests > 0',
+        `and on (${BY}) poolscope_pool_utilization_ratio >= 1`,
+        `and on (${BY}) poolscope_pool_connection_usage_seconds_count`,
+      ].join('\n'),
+      for: t.postgresExhausted.for,
+      severity: 'warning',
+      summary: 'Database pool {{ $labels.pool }} is exhausted: every connection in use, queries waiting',
+      description:
+        '{{ $value | humanize }} queries are waiting for a connection of the {{ $labels.pool }} database pool on ' +
+        `{{ $labels.instance }}, and every connection has been in use for more than ${t.postgresExhausted.for}. ` +
+        'Waits past the connection timeout fail as acquire_timeout. Find what holds the connections (long ' +
+        `transactions, slow queries, leaks), or increase ${databasePoolSizeTemplate()} within the server's max_connections.`,
+    },
+    {
+      alert: 'PostgresConnectionLeak',
+      // The counter appears with its first leak (at 1, not 0), which increase() alone would never see: a series
+      // that did not exist one window ago counts with its whole value.
+      expr: [
+        `(poolscope_pool_leaks_total unless poolscope_pool_leaks_total offset ${t.postgresLeaks.window}) > 0`,
+        'or',
+        `increase(poolscope_pool_leaks_total[${t.postgresLeaks.window}]) > 0`,
+      ].join('\n'),
+      for: t.postgresLeaks.for,
+      severity: 'warning',
+      summary: 'Database pool {{ $labels.pool }} reported a possible connection leak',
+      description:
+        'The {{ $labels.pool }} database pool on {{ $labels.instance }} reported {{ $value | humanize }} possible ' +
+        `connection leak(s) in the last ${t.postgresLeaks.window}: clients held longer than leakDetectionThresholdMs. ` +
+        'Each one logged "Possible connection leak" with the stack that acquired the client: that code path does not ' +
+        'release it.',
+    },
   ];
   return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert) }));
 }
@@ -197,6 +235,11 @@ function poolSizeVariableTemplate(): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([pool, variable], i) => `{{ ${i === 0 ? 'if' : 'else if'} eq $labels.pool "${pool}" }}${variable}`);
   return `${branches.join('')}{{ else }}the pool's connections / maxConcurrent{{ end }}`;
+}
+
+/** The service's variable for its database pool ("postgres"); a library user's pg pool has its `max` option. */
+function databasePoolSizeTemplate(): string {
+  return `{{ if eq $labels.pool "postgres" }}${POOL_SIZE_VARIABLES.postgres}{{ else }}the pool's max option{{ end }}`;
 }
 
 function latencyThresholdTemplate(t: Thresholds): string {

@@ -28,7 +28,16 @@ export interface HealthInput {
   /** Latest health check per pool name; `undefined` (or absent) when that pool has not been checked. */
   upstreams: Record<string, UpstreamHealth | undefined>;
   rateLimits: RateLimitSnapshot[];
+  /**
+   * Names of the direct database (`pg`) pools among `pools`, for `PostgresPoolExhausted`. Default `['postgres']`,
+   * the name the service gives its `DATABASE_URL` pool. (The Prometheus rule finds them by their
+   * connection-usage histogram instead; a snapshot has no such marker.)
+   */
+  databasePools?: readonly string[];
 }
+
+/** The database pools when `HealthInput.databasePools` is not given: the service's own. */
+export const DEFAULT_DATABASE_POOLS: readonly string[] = ['postgres'];
 
 export interface Alert {
   severity: Severity;
@@ -87,14 +96,19 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
   const t = thresholds;
   const alerts: Alert[] = [];
   const pools = [...input.pools].sort((a, b) => a.name.localeCompare(b.name));
+  const databasePools = new Set(input.databasePools ?? DEFAULT_DATABASE_POOLS);
 
   for (const stats of pools) {
     const pool = stats.name;
     const name = displayName(pool);
     const grow = growRecommendation(pool);
+    // PostgresPoolExhausted: every connection in use and queries waiting, at this instant instead of for 2 minutes.
+    // While it holds, the utilization and queue warnings of the same pool are left out, as Alertmanager's
+    // inhibition does for the Prometheus alerts.
+    const exhausted = databasePools.has(pool) && stats.poolSize > 0 && stats.utilization >= 1 && stats.pendingRequests > 0;
 
     // HighConnectionPoolUtilization: the snapshot sees this instant, not 5 minutes of it.
-    if (stats.poolSize > 0 && stats.utilization > t.utilization.ratio) {
+    if (!exhausted && stats.poolSize > 0 && stats.utilization > t.utilization.ratio) {
       alerts.push({
         severity: 'warning',
         component: pool,
@@ -129,6 +143,17 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
         pool,
         message: `${name} pool queue is full: ${stats.pendingRequests} of ${stats.maxQueued} requests waiting, new requests are rejected`,
         recommendation: grow,
+      });
+    } else if (exhausted) {
+      alerts.push({
+        severity: 'warning',
+        component: pool,
+        alertname: 'PostgresPoolExhausted',
+        pool,
+        message: `${name} pool exhausted: ${stats.activeConnections} of ${stats.poolSize} connections in use, ${stats.pendingRequests} queries waiting`,
+        recommendation:
+          'Find what holds the connections (long transactions, slow queries, "Possible connection leak" warnings), or ' +
+          `${lowerFirst(databaseGrowRecommendation(pool))} within the server's max_connections`,
       });
     } else if (stats.pendingRequests > 0) {
       alerts.push({
@@ -206,6 +231,7 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
     });
   }
   // PoolscopeTargetDown has no in-process counterpart: a process cannot observe that it is not being scraped.
+  // Nor has PostgresConnectionLeak: a pool snapshot has no leak count (the pool logs each leak as it happens).
 
   return alerts.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }
@@ -274,6 +300,11 @@ export function growRecommendation(pool: string): string {
   return variable !== undefined
     ? `Consider increasing ${variable}`
     : `Consider increasing the "${pool}" pool's connections / maxConcurrent options`;
+}
+
+/** The setting that gives a database pool more connections: the service's variable, or a pg pool's `max`. */
+function databaseGrowRecommendation(pool: string): string {
+  return pool === 'postgres' ? growRecommendation(pool) : `Consider increasing the "${pool}" pool's max option`;
 }
 
 function statusOf(alerts: readonly Alert[]): SystemHealth['status'] {

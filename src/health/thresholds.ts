@@ -24,6 +24,10 @@ export interface Thresholds {
   upstreamDown: { for: string };
   /** Prometheus cannot scrape poolscope (`up == 0`). */
   targetDown: { job: string; for: string };
+  /** A database (pg) pool with every connection in use and queries waiting for one, without a break for `for`. */
+  postgresExhausted: { for: string };
+  /** Database clients held longer than `leakDetectionThresholdMs` (`poolscope_pool_leaks_total`) within `window`. */
+  postgresLeaks: { window: string; for: string };
 }
 
 export const THRESHOLDS = {
@@ -41,6 +45,11 @@ export const THRESHOLDS = {
   rateLimitHeadroom: { ratio: 0.1, pools: ['openai'], window: '5m', for: '2m' },
   upstreamDown: { for: '1m' },
   targetDown: { job: 'poolscope', for: '2m' },
+  // Sooner than the 5-minute utilization and queue warnings: every connection busy and queries waiting is the
+  // state HikariCP calls exhausted, one step before acquire timeouts.
+  postgresExhausted: { for: '2m' },
+  // A leak is reported once, after the client was already held past the threshold: that is its `for:`.
+  postgresLeaks: { window: '15m', for: '0m' },
 } as const satisfies Thresholds;
 
 /** The p95 limit, in seconds, that applies to `pool`. */

@@ -5,21 +5,20 @@ import {
   PoolClosedError,
   PoolOriginError,
   PoolscopeError,
-  type ConnectionErrorReason,
   type FailureReason,
 } from '../errors/index.js';
 import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { Attempt } from './attempt.js';
-import type { Outcome, PoolEventMap } from './events.js';
+import type { PoolEventMap } from './events.js';
 import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
 import { ConcurrencyLimiter, type Release } from './limiter.js';
 import { OperationNames } from './operations.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
-import { RequestLifecycle, type OperationRecorder } from './request-lifecycle.js';
+import { RequestLifecycle } from './request-lifecycle.js';
+import { PoolRecorder, type LiveCounts, type OperationRecorder } from './recorder.js';
 import { backoffMs, isIdempotent, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
 import type { PoolStats } from './stats.js';
-import { LatencyWindow, MinuteCounter } from './window.js';
 import { headerOf } from './headers.js';
 
 /** A `Request` from undici or from Node's global fetch (a different class): read through its public fields. */
@@ -37,29 +36,6 @@ export type FetchInput = string | URL | RequestLike;
 export type FetchInit = RequestInit | globalThis.RequestInit;
 export type PoolFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;
 
-interface Counts {
-  total: number;
-  successful: number;
-  failed: number;
-  failedConnections: number;
-  rateLimited: number;
-  retries: number;
-  connectionsOpened: number;
-  lastRequestAt: number | null;
-}
-
-const zeroCounts = (): Counts => ({
-  total: 0,
-  successful: 0,
-  failed: 0,
-  failedConnections: 0,
-  rateLimited: 0,
-  retries: 0,
-  connectionsOpened: 0,
-  lastRequestAt: null,
-});
-
-type CounterChild = { inc(value?: number): void };
 type HistogramChild = { observe(value: number): void };
 
 /**
@@ -77,13 +53,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   readonly #limiter: ConcurrencyLimiter;
   readonly #metrics: PoolscopeMetrics;
   readonly #operations: OperationNames;
-  readonly #recorders = new Map<string, OperationRecorder>();
-  readonly #window: LatencyWindow;
-  readonly #failuresPerMinute = new MinuteCounter();
-  readonly #connectionErrorsPerMinute = new MinuteCounter();
+  readonly #recorder: PoolRecorder;
   readonly #acquireWait: HistogramChild;
-  readonly #retriesByReason = new Map<RetryReason, CounterChild>();
-  #counts = zeroCounts();
   #closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions) {
@@ -105,8 +76,10 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     });
     this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
     this.#operations = new OperationNames(resolved.operations, resolved.maxOperations);
-    this.#window = new LatencyWindow(resolved.statsWindowSize);
     this.#metrics = metricsFor(resolved.registry ?? defaultRegistry);
+    this.#recorder = new PoolRecorder(this.name, this.#metrics, resolved.statsWindowSize, (operation, outcome, reason, status, durationMs) => {
+      if (this.listenerCount('request:end') > 0) this.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
+    });
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     this.#watchSockets();
     this.#metrics.pools.add(this);
@@ -150,48 +123,16 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 
   /** A plain snapshot computed from live state now. */
   stats(): PoolStats {
-    const live = this.live();
-    const window = this.#window.summary();
-    const now = Date.now();
-    const counts = this.#counts;
-    return {
-      name: this.name,
-      poolSize: live.poolSize,
-      totalConnections: counts.connectionsOpened,
-      activeConnections: live.activeConnections,
-      idleConnections: live.idleConnections,
-      pendingRequests: live.pendingRequests,
-      activeRequests: live.activeRequests,
-      maxConcurrent: live.maxConcurrent,
-      maxQueued: live.maxQueued,
-      totalRequests: counts.total,
-      successfulRequests: counts.successful,
-      failedRequests: counts.failed,
-      failedConnections: counts.failedConnections,
-      rateLimitedRequests: counts.rateLimited,
-      retries: counts.retries,
-      failuresLastMinute: this.#failuresPerMinute.lastMinute(now),
-      connectionErrorsLastMinute: this.#connectionErrorsPerMinute.lastMinute(now),
-      averageResponseTimeMs: round2(window.averageMs),
-      p50Ms: round2(window.p50Ms),
-      p95Ms: round2(window.p95Ms),
-      p99Ms: round2(window.p99Ms),
-      windowSize: window.count,
-      utilization: live.poolSize > 0 ? live.activeConnections / live.poolSize : 0,
-      lastRequestAt: counts.lastRequestAt,
-    };
+    return this.#recorder.snapshot(this.live());
   }
 
   /** Resets the snapshot's counters and window. Prometheus counters are never reset: they only go up. */
   resetStats(): void {
-    this.#counts = zeroCounts();
-    this.#window.reset();
-    this.#failuresPerMinute.reset();
-    this.#connectionErrorsPerMinute.reset();
+    this.#recorder.reset();
   }
 
   /** Live gauges, read at scrape time. */
-  live() {
+  live(): LiveCounts {
     const sockets = this.dispatcher.stats;
     // With HTTP/1.1 and pipelining 1 a running request is a busy socket; undici's `free` lags after bursts.
     const active = this.options.allowH2 ? sockets.connected - sockets.free : Math.min(sockets.connected, sockets.running);
@@ -241,7 +182,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       throw error;
     }
     this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-    this.#counts.lastRequestAt = Date.now();
+    this.#recorder.requestStarted();
     if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
     return release;
   }
@@ -313,10 +254,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 
   /** Counts a retry in `poolscope_request_retries_total` and the snapshot (the pool's own, or an SDK's). */
   recordRetry(reason: RetryReason): void {
-    this.#counts.retries++;
-    let counter = this.#retriesByReason.get(reason);
-    if (!counter) this.#retriesByReason.set(reason, (counter = this.#metrics.requestRetries.labels(this.name, reason)));
-    counter.inc();
+    this.#recorder.retried(reason);
   }
 
   async #backoff(reason: RetryReason, delayMs: number): Promise<void> {
@@ -331,66 +269,22 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   }
 
   #recorderFor(operation: string): OperationRecorder {
-    let recorder = this.#recorders.get(operation);
-    if (!recorder) this.#recorders.set(operation, (recorder = this.#createRecorder(operation)));
-    return recorder;
-  }
-
-  #createRecorder(operation: string): OperationRecorder {
-    const metrics = this.#metrics;
-    const success = metrics.requestDuration.labels(this.name, operation, 'success');
-    const failure = metrics.requestDuration.labels(this.name, operation, 'error');
-    const failures = new Map<FailureReason, CounterChild>();
-    const pool = this;
-    return {
-      name: operation,
-      finish(outcome: Outcome, reason: FailureReason | undefined, status: number | undefined, durationMs: number) {
-        const counts = pool.#counts;
-        counts.total++;
-        // NaN marks a request refused before it ran: counted, but it has no duration.
-        const ran = !Number.isNaN(durationMs);
-        if (ran) {
-          (outcome === 'success' ? success : failure).observe(durationMs / 1000);
-          pool.#window.record(durationMs);
-        }
-        if (outcome === 'success') counts.successful++;
-        else {
-          counts.failed++;
-          pool.#failuresPerMinute.record();
-          const key = reason ?? 'other';
-          if (key === 'rate_limited') counts.rateLimited++;
-          let counter = failures.get(key);
-          if (!counter) failures.set(key, (counter = metrics.requestFailures.labels(pool.name, operation, key)));
-          counter.inc();
-        }
-        if (ran && pool.listenerCount('request:end') > 0) {
-          pool.emit('request:end', { pool: pool.name, operation, outcome, reason, status, durationMs });
-        }
-      },
-    };
+    return this.#recorder.operation(operation);
   }
 
   #watchSockets(): void {
-    const created = this.#metrics.connectionsCreated.labels(this.name);
-    const closed = this.#metrics.connectionsClosed.labels(this.name);
-    const errors = new Map<ConnectionErrorReason, CounterChild>();
     // Pool events come from this dispatcher's own clients only: no foreign traffic is ever counted.
     this.dispatcher.on('connect', () => {
-      created.inc();
-      this.#counts.connectionsOpened++;
+      this.#recorder.connectionOpened();
       if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
     });
     this.dispatcher.on('disconnect', () => {
-      closed.inc();
+      this.#recorder.connectionClosed();
       if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
     });
     this.dispatcher.on('connectionError', (_origin, _targets, error) => {
       const reason = connectionErrorReason(error);
-      let counter = errors.get(reason);
-      if (!counter) errors.set(reason, (counter = this.#metrics.connectionErrors.labels(this.name, reason)));
-      counter.inc();
-      this.#counts.failedConnections++;
-      this.#connectionErrorsPerMinute.record();
+      this.#recorder.connectionFailed(reason);
       if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });
     });
   }
@@ -448,6 +342,3 @@ function isReplayable(body: unknown): boolean {
   );
 }
 
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}

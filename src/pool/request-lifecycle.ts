@@ -1,15 +1,10 @@
 import { PoolTimeoutError, type FailureReason } from '../errors/index.js';
 import type { Attempt } from './attempt.js';
 import type { Outcome } from './events.js';
+import type { OperationRecorder } from './recorder.js';
 import { classifyNetworkFailure, isAbortError, statusFailureReason } from './failure.js';
 import type { Release } from './limiter.js';
 import type { PoolTimeouts } from './options.js';
-
-/** The per-operation metric children, cached so the request path allocates no label objects. */
-export interface OperationRecorder {
-  readonly name: string;
-  finish(outcome: Outcome, reason: FailureReason | undefined, status: number | undefined, durationMs: number): void;
-}
 
 /**
  * One logical request from slot acquired to body fully read (or failed), across retries. It owns the
