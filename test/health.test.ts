@@ -189,13 +189,50 @@ describe('evaluateAlerts', () => {
     ]);
   });
 
+  it('reports a database pool with every connection in use and queries waiting as PostgresPoolExhausted, instead of the utilization and queue warnings', () => {
+    const alerts = evaluateAlerts(input([pool('postgres', { poolSize: 4, activeConnections: 4, pendingRequests: 3 })]));
+    expect(alerts).toEqual([
+      {
+        severity: 'warning',
+        component: 'postgres',
+        alertname: 'PostgresPoolExhausted',
+        pool: 'postgres',
+        message: 'Postgres pool exhausted: 4 of 4 connections in use, 3 queries waiting',
+        recommendation:
+          'Find what holds the connections (long transactions, slow queries, "Possible connection leak" warnings), or ' +
+          "consider increasing DATABASE_POOL_SIZE within the server's max_connections",
+      },
+    ]);
+  });
+
+  it('does not call a database pool exhausted while nobody waits, nor an HTTP pool with a queue', () => {
+    const busy = evaluateAlerts(input([pool('postgres', { poolSize: 4, activeConnections: 4, pendingRequests: 0 })]));
+    expect(busy.map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization']);
+    const http = evaluateAlerts(input([pool('supabase', { poolSize: 4, activeConnections: 4, pendingRequests: 20 })]));
+    expect(http.map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization', 'PoolQueueBuildingUp']);
+  });
+
+  it('treats the pools listed in databasePools as database pools, with their own max option as the advice', () => {
+    const analytics = pool('analytics', { poolSize: 2, activeConnections: 2, pendingRequests: 5 });
+    expect(evaluateAlerts(input([analytics])).map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization', 'PoolQueueBuildingUp']);
+    const [alert] = evaluateAlerts(input([analytics], { databasePools: ['analytics'] }));
+    expect(alert).toMatchObject({ alertname: 'PostgresPoolExhausted', message: 'analytics pool exhausted: 2 of 2 connections in use, 5 queries waiting' });
+    expect(alert?.recommendation).toContain('consider increasing the "analytics" pool\'s max option');
+  });
+
   it('only ever names alerts the Prometheus rules define, so every JSON alert has a runbook', () => {
     const everything = input(
-      [pool('supabase', { activeConnections: 10, pendingRequests: 3, connectionErrorsLastMinute: 1, failedRequests: 500, failuresLastMinute: 9, p95Ms: 9000 })],
+      [
+        pool('supabase', { activeConnections: 10, pendingRequests: 3, connectionErrorsLastMinute: 1, failedRequests: 500, failuresLastMinute: 9, p95Ms: 9000 }),
+        pool('postgres', { activeConnections: 10, pendingRequests: 1 }),
+      ],
       { upstreams: { supabase: { up: false } }, rateLimits: [{ pool: 'openai', limitType: 'tokens', remaining: 1, limit: 100 }] },
     );
     const names = new Set(evaluateAlerts(everything).map((alert) => alert.alertname));
-    expect([...names].sort()).toEqual(ALERT_NAMES.filter((name) => name !== 'PoolAcquireTimeouts' && name !== 'PoolscopeTargetDown').sort());
+    // Not from a snapshot: a full queue (PoolAcquireTimeouts, tested above), scrapes (PoolscopeTargetDown) and
+    // leaks (PostgresConnectionLeak: PoolStats has no leak count).
+    const notInProcess = ['PoolAcquireTimeouts', 'PoolscopeTargetDown', 'PostgresConnectionLeak'];
+    expect([...names].sort()).toEqual(ALERT_NAMES.filter((name) => !notInProcess.includes(name)).sort());
     for (const name of names) expect(ALERT_NAMES).toContain(name);
   });
 

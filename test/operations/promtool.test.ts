@@ -19,7 +19,7 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
   it('promtool check rules accepts the recording and alerting rules', () => {
     const result = run('promtool', ['check', 'rules', 'prometheus/rules/recording.yml', 'alerts/poolscope.rules.yml'], REPO);
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 9 rules found');
+    expect(result.stdout).toContain('SUCCESS: 11 rules found');
   });
 
   it('promtool test rules passes every unit test in alerts/tests/', () => {
@@ -33,7 +33,7 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
   it('amtool check-config accepts alertmanager/alertmanager.yml', () => {
     const result = run('amtool', ['check-config', 'alertmanager/alertmanager.yml'], REPO);
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain('2 inhibit rules');
+    expect(result.stdout).toContain('3 inhibit rules');
   });
 
   it.each([
