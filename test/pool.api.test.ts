@@ -1,27 +1,12 @@
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry, type UpstreamPool } from '../src/index.js';
-import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { describe, expect, it } from 'vitest';
+import { PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry } from '../src/index.js';
+import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const { upstream, pool } = useCleanup();
 
-async function upstream(handler: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
-  const server = await startCountingServer(handler);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function pool(options: Parameters<typeof createPool>[0]): UpstreamPool {
-  const created = createPool(options);
-  cleanups.push(() => created.close(500));
-  return created;
-}
-
-const echo: Parameters<typeof startCountingServer>[0] = (req, res) => {
+const echo: Parameters<ReturnType<typeof useCleanup>['upstream']>[0] = (req, res) => {
   let body = '';
   req.on('data', (chunk: Buffer) => (body += chunk));
   req.on('end', () => {

@@ -1,27 +1,12 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PoolAcquireTimeoutError, PoolQueueFullError, createPool, type UpstreamPool } from '../src/index.js';
-import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { describe, expect, it } from 'vitest';
+import { PoolAcquireTimeoutError, PoolQueueFullError } from '../src/index.js';
+import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function upstream(handler: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
-  const server = await startCountingServer(handler);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function pool(options: Parameters<typeof createPool>[0]): UpstreamPool {
-  const created = createPool(options);
-  cleanups.push(() => created.close(1_000));
-  return created;
-}
+const { upstream, pool } = useCleanup();
 
 /** A handler that parks responses until the test releases them. */
 function parked() {

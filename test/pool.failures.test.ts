@@ -2,27 +2,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PoolConnectError, PoolRequestError, PoolTimeoutError, createPool, type UpstreamPool } from '../src/index.js';
-import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { describe, expect, it } from 'vitest';
+import { PoolConnectError, PoolRequestError, PoolTimeoutError } from '../src/index.js';
+import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function upstream(handler: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
-  const server = await startCountingServer(handler);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function pool(options: Parameters<typeof createPool>[0]): UpstreamPool {
-  const created = createPool(options);
-  cleanups.push(() => created.close(500));
-  return created;
-}
+const { upstream, pool, defer } = useCleanup();
 
 /** A TCP listener that accepts and then says nothing: a TLS handshake to it never completes. */
 async function silentListener(): Promise<number> {
@@ -30,7 +15,7 @@ async function silentListener(): Promise<number> {
   const server = net.createServer((socket) => void sockets.add(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(async () => {
+  defer(async () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => server.close(r));
   });

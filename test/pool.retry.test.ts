@@ -1,26 +1,10 @@
 import { once } from 'node:events';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createPool, type UpstreamPool } from '../src/index.js';
-import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { describe, expect, it } from 'vitest';
+import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function upstream(handler: Parameters<typeof startCountingServer>[0]): Promise<CountingServer> {
-  const server = await startCountingServer(handler);
-  cleanups.push(() => server.close());
-  return server;
-}
-
-function pool(options: Parameters<typeof createPool>[0]): UpstreamPool {
-  const created = createPool(options);
-  cleanups.push(() => created.close(500));
-  return created;
-}
+const { upstream, pool } = useCleanup();
 
 describe('a pool retries only where it is safe or the upstream asks', () => {
   it('retries a 429 with Retry-After: 1 after at least a second, and counts the retry', async () => {
