@@ -88,8 +88,9 @@ export function createPineconeClient(
 
   const fetchApi = (input: FetchInput, init?: FetchInit) => {
     const url = urlOf(input);
-    if (url.startsWith(controlPool.origin)) return controlPool.fetch(input, init);
+    // Data plane first: a proxy or local setup may serve both planes from one origin.
     if (dataPool && url.startsWith(dataPool.origin)) return dataPool.fetch(input, init);
+    if (url.startsWith(controlPool.origin)) return controlPool.fetch(input, init);
     return Promise.reject(new PoolOriginError('pinecone', dataPool?.origin ?? controlPool.origin, safeOrigin(url)));
   };
   const { Pinecone: PineconeClass } = loadPeer<{ Pinecone: typeof Pinecone }>('@pinecone-database/pinecone');
