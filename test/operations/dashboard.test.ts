@@ -1,12 +1,29 @@
 /** grafana/dashboards/poolscope.json: structure Grafana and the provisioning rely on, and PromQL that parses. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { allPanels, dashboardExpressions, loadDashboard, promqlErrors, readRepoFile, recordingRuleNames } from './assets.js';
+import {
+  allPanels,
+  dashboardExpressions,
+  loadDashboard,
+  promqlErrors,
+  readRepoFile,
+  recordingRuleNames,
+  type GrafanaDashboard,
+  type GrafanaPanel,
+} from './assets.js';
 
 const dashboard = loadDashboard();
 const panels = allPanels(dashboard);
 const queryPanels = panels.filter((panel) => panel.type !== 'row');
 const variable = (name: string) => dashboard.templating.list.find((entry) => entry.name === name);
+
+/** The panels under the (expanded) row titled `title`: those after it, up to the next row. */
+function panelsOfRow(board: GrafanaDashboard, title: string): GrafanaPanel[] {
+  const start = board.panels.findIndex((panel) => panel.type === 'row' && panel.title === title);
+  if (start === -1) return [];
+  const next = board.panels.findIndex((panel, i) => i > start && panel.type === 'row');
+  return board.panels.slice(start + 1, next === -1 ? undefined : next);
+}
 
 describe('the poolscope dashboard', () => {
   it('has a $datasource variable of type prometheus, defaulting to the provisioned datasource uid', () => {
@@ -28,6 +45,19 @@ describe('the poolscope dashboard', () => {
       includeAll: true,
       allValue: '.*',
     });
+  });
+
+  it('has a multi-value $db_pool variable listing the database pools (the ones with a connection-usage histogram), All = those pools', () => {
+    expect(variable('db_pool')).toMatchObject({
+      type: 'query',
+      datasource: { type: 'prometheus', uid: '${datasource}' },
+      definition: 'label_values(poolscope_pool_connection_usage_seconds_count, pool)',
+      query: { query: 'label_values(poolscope_pool_connection_usage_seconds_count, pool)' },
+      multi: true,
+      includeAll: true,
+    });
+    // No allValue: All expands to the listed pools, so the Postgres row never shows an HTTP pool.
+    expect(variable('db_pool')).not.toHaveProperty('allValue');
   });
 
   it('gives every panel and every query the ${datasource} variable', () => {
@@ -90,10 +120,32 @@ describe('the poolscope dashboard', () => {
     }
   });
 
-  it('filters every per-pool query by $pool', () => {
+  it('filters every per-pool query by $pool, and the Postgres row by $db_pool', () => {
+    const postgresRow = new Set(panelsOfRow(dashboard, 'Postgres').map((panel) => panel.title));
+    expect([...postgresRow]).toEqual([
+      'Postgres connections: active / idle vs max',
+      'Postgres acquire wait p95',
+      'Postgres connection usage p95',
+      'Postgres query p95 by operation',
+      'Postgres connection leaks (last hour)',
+    ]);
     for (const { panel, expr } of dashboardExpressions(dashboard)) {
       // Recording rules aggregated to the pool level (`pool:...`, `pool_reason:...`) carry the pool label.
-      if (/(^|[^a-z_:])pool[a-z_]*:poolscope_/.test(expr)) expect(expr, panel).toContain('{pool=~"$pool"}');
+      if (!/(^|[^a-z_:])pool[a-z_]*:poolscope_/.test(expr)) continue;
+      expect(expr, panel).toContain(postgresRow.has(panel) ? '{pool=~"$db_pool"}' : '{pool=~"$pool"}');
     }
+  });
+
+  it('shows in the Postgres row connections vs max, acquire wait, usage and query p95, and leaks', () => {
+    const exprs = panelsOfRow(dashboard, 'Postgres').flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+    expect(exprs).toEqual([
+      'pool_state:poolscope_pool_connections:sum{pool=~"$db_pool"}',
+      'pool:poolscope_pool_connections_max:sum{pool=~"$db_pool"}',
+      'pool:poolscope_pool_pending_requests:sum{pool=~"$db_pool"}',
+      'pool:poolscope_pool_acquire_wait_seconds:p95_rate5m{pool=~"$db_pool"}',
+      'pool:poolscope_pool_connection_usage_seconds:p95_rate5m{pool=~"$db_pool"}',
+      'pool_operation:poolscope_request_duration_seconds:p95_rate5m{pool=~"$db_pool"}',
+      'pool:poolscope_pool_leaks:increase1h{pool=~"$db_pool"}',
+    ]);
   });
 });
