@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import { machineInfo, now, round } from './lib/measure.js';
-import { renderMarkdown } from './lib/report.js';
+import { headlineRows, renderMarkdown } from './lib/report.js';
 import { startUpstreamHost } from './lib/upstreams.js';
 import * as reuse from './scenarios/1-reuse.js';
 import * as burst from './scenarios/2-burst.js';
@@ -101,6 +101,7 @@ const results = {
   durationMs: round(now() - t0, 0),
   command: quick ? 'node --expose-gc bench/run.js --quick' : 'npm run bench',
   machine: machineInfo(),
+  claims: headlineRows(scenarios).map(([claim, measured]) => ({ claim, measured })),
   scenarios,
 };
 await mkdir(outDir, { recursive: true });

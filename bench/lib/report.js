@@ -37,7 +37,8 @@ export function renderMarkdown(results) {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-function headlineRows(scenarios) {
+/** The reference designs' claims next to what this run measured: [claim, measured] pairs. */
+export function headlineRows(scenarios) {
   const rows = [];
   const reuse = scenarios.reuse?.summary;
   if (reuse?.https) {
