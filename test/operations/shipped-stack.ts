@@ -1,7 +1,7 @@
 /**
- * The repo's Prometheus stack, live: prometheus.yml, recording rules, alert rules (`for:` cut to 1s) and
+ * The repo's Prometheus stack, live: prometheus.yml, recording rules, alert rules (`for:` cut to 0s) and
  * alertmanager.yml (webhooks sent to a local receiver), with 1 s scrape and evaluation intervals, scraping
- * `target`. Point it at the test-only metrics server, or at the real service in demo mode.
+ * `target`: stack.e2e.test.ts points it at the real service in demo mode.
  */
 import { parse, stringify } from 'yaml';
 import { readRepoFile } from './assets.js';
@@ -47,15 +47,21 @@ export function testAlertmanagerConfig(url: string): unknown {
   return config;
 }
 
-/** alerts/poolscope.rules.yml with every `for:` cut to 1s: same expressions, labels and annotations. */
+/**
+ * alerts/poolscope.rules.yml with every `for:` cut to 0s: same expressions, labels and annotations, firing at the
+ * first evaluation that finds the condition, so one scrape inside a 3.5 s demo burst is enough.
+ */
 export function alertRulesWithShortFor(): string {
   const rules = parse(readRepoFile('alerts/poolscope.rules.yml')) as { groups: Array<{ rules: Array<{ for?: string }> }> };
-  for (const group of rules.groups) for (const rule of group.rules) rule.for = '1s';
+  for (const group of rules.groups) for (const rule of group.rules) rule.for = '0s';
   return stringify(rules);
 }
 
-/** prometheus.yml scraping `target` with the poolscope job every second, alerting `alertmanager`. */
-export function testPrometheusConfig(target: string, alertmanager: string): unknown {
+/**
+ * prometheus.yml scraping `target` with the poolscope job every second, alerting `alertmanager`; without them
+ * (not known yet), the same file with nothing to scrape and nobody to alert.
+ */
+export function testPrometheusConfig(target?: string, alertmanager?: string): unknown {
   const config = parse(readRepoFile('prometheus/prometheus.yml')) as {
     global: Record<string, string>;
     rule_files: string[];
@@ -70,17 +76,21 @@ export function testPrometheusConfig(target: string, alertmanager: string): unkn
     throw new Error(`prometheus.yml rule_files changed (${config.rule_files.join(', ')}): update shipped-stack.ts`);
   }
   config.rule_files = ['rules/recording.yml', 'alerts/poolscope.rules.yml'];
-  config.alerting.alertmanagers = [{ static_configs: [{ targets: [alertmanager] }] }];
+  config.alerting.alertmanagers = [{ static_configs: [{ targets: alertmanager ? [alertmanager] : [] }] }];
   const job = config.scrape_configs.find((scrape) => scrape.job_name === 'poolscope');
   if (!job) throw new Error('prometheus.yml has no poolscope scrape job');
-  job.static_configs = [{ targets: [target] }];
+  job.static_configs = [{ targets: target ? [target] : [] }];
   // Only the poolscope job: nothing listens on the compose stack's localhost:9090 here.
   config.scrape_configs = [job];
   return config;
 }
 
-/** Starts webhook receiver, Alertmanager and Prometheus (in that order); `stop()` ends all three. */
-export async function startShippedStack(target: string): Promise<ShippedStack> {
+/**
+ * Starts the webhook receiver, then Alertmanager and Prometheus; `stop()` ends all three. `target` may be a
+ * promise (a service still starting): everything starts meanwhile, and Prometheus learns the target when it
+ * resolves.
+ */
+export async function startShippedStack(target: string | Promise<string>): Promise<ShippedStack> {
   const started: Array<{ stop?: () => Promise<void>; close?: () => Promise<void> }> = [];
   const stop = async (): Promise<void> => {
     for (const part of started.reverse()) await (part.stop ?? part.close)?.call(part);
@@ -88,17 +98,24 @@ export async function startShippedStack(target: string): Promise<ShippedStack> {
   try {
     const webhook = await startWebhookReceiver();
     started.push(webhook);
-    const alertmanager = await startAlertmanager({ config: testAlertmanagerConfig(webhook.url) });
-    started.push(alertmanager);
-    const prometheus = await startPrometheus({
-      config: testPrometheusConfig(target, `127.0.0.1:${alertmanager.port}`),
-      files: {
-        'rules/recording.yml': readRepoFile('prometheus/rules/recording.yml'),
-        'alerts/poolscope.rules.yml': alertRulesWithShortFor(),
-      },
-    });
-    started.push(prometheus);
-    return { prometheus, alertmanager, webhook, stop };
+    // Prometheus scrapes ~5 s after it starts, whenever its targets arrive (its target set is applied on a 5 s
+    // tick): start it at once with nothing to scrape, and give it the target and Alertmanager by a reload.
+    const starting = await Promise.allSettled([
+      startAlertmanager({ config: testAlertmanagerConfig(webhook.url) }),
+      startPrometheus({
+        config: testPrometheusConfig(),
+        files: {
+          'rules/recording.yml': readRepoFile('prometheus/rules/recording.yml'),
+          'alerts/poolscope.rules.yml': alertRulesWithShortFor(),
+        },
+      }),
+    ]);
+    for (const result of starting) if (result.status === 'fulfilled') started.push(result.value);
+    const [alertmanager, prometheus] = starting;
+    if (alertmanager.status === 'rejected') throw alertmanager.reason;
+    if (prometheus.status === 'rejected') throw prometheus.reason;
+    await prometheus.value.reconfigure(testPrometheusConfig(await target, `127.0.0.1:${alertmanager.value.port}`));
+    return { prometheus: prometheus.value, alertmanager: alertmanager.value, webhook, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,7 +1,7 @@
 /**
  * Real Prometheus and Alertmanager for tests: spawned on 127.0.0.1:0 with a fresh temp dir, the port read from
  * their own `msg="Listening on" address=...` log line, readiness from `/-/ready`, killed and cleaned up after.
- * Point `startPrometheus` at any `/metrics` (the test-only server here, the real service in demo mode later).
+ * Point `startPrometheus` at any `/metrics` (test/operations points it at the real service in demo mode).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,11 +54,19 @@ export function hasBinaries(...names: BinaryName[]): boolean {
   return false;
 }
 
-/** Runs a binary to completion; stdout and stderr kept apart (`promtool test rules` reports on stderr). */
-export function run(name: BinaryName, args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
+/**
+ * Runs a binary to completion; stdout and stderr kept apart (`promtool test rules` reports on stderr). `input`
+ * goes to its stdin (`promtool check metrics` reads the exposition from there).
+ */
+export function run(
+  name: BinaryName,
+  args: string[],
+  cwd?: string,
+  input?: string,
+): { status: number | null; stdout: string; stderr: string } {
   const path = findBinary(name);
   if (!path) throw new Error(`${name} not found: ${INSTALL_HINT}`);
-  const result = spawnSync(path, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(path, args, { cwd, encoding: 'utf8', timeout: 60_000, ...(input !== undefined && { input }) });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -71,6 +79,8 @@ export interface RunningBinary {
   dir: string;
   /** Everything the process logged so far (for failure messages). */
   logs(): string;
+  /** SIGHUP: re-reads the config file; resolves once the process logs that it completed loading it. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +90,8 @@ export interface PromSample {
 }
 
 export interface RunningPrometheus extends RunningBinary {
+  /** Writes a new prometheus.yml (object or YAML text) and reloads it. */
+  reconfigure(config: unknown): Promise<void>;
   /** Instant query; throws on a PromQL error. */
   query(expr: string): Promise<PromSample[]>;
   /** `/api/v1/<path>` `data`, e.g. `targets`, `rules`, `alerts`, `label/pool/values`. */
@@ -113,6 +125,10 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
   };
   return {
     ...started,
+    async reconfigure(config) {
+      await writeFile(join(dir, 'prometheus.yml'), asYaml(config));
+      await started.reload();
+    },
     api,
     async query(expr) {
       const data = await api<{ resultType: string; result: PromSample[] }>(`query?query=${encodeURIComponent(expr)}`);
@@ -187,7 +203,20 @@ async function startBinary(name: BinaryName, dir: string, args: string[], readyT
       await response?.body?.cancel();
       return response?.status === 200;
     }, { timeoutMs: readyTimeoutMs, what: `${name} /-/ready` });
-    return { url, port, dir, logs: () => logs, stop };
+    const reload = async (): Promise<void> => {
+      const completed = (): number => logs.split('msg="Completed loading of configuration file"').length;
+      const failed = (): number => logs.split('msg="Error reloading config"').length;
+      const [before, failedBefore] = [completed(), failed()];
+      child.kill('SIGHUP');
+      await waitUntil(
+        () => {
+          if (failed() > failedBefore) throw new Error(`${name} rejected the new configuration:\n${logs}`);
+          return completed() > before;
+        },
+        { timeoutMs: 10_000, intervalMs: 20, what: `${name} to reload its configuration` },
+      );
+    };
+    return { url, port, dir, logs: () => logs, reload, stop };
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n--- ${name} log ---\n${logs}`);
@@ -231,6 +260,8 @@ export async function waitUntil(
 
 export interface WebhookNotification {
   path: string;
+  /** Epoch milliseconds when the receiver got it. */
+  receivedAt: number;
   body: {
     receiver: string;
     status: 'firing' | 'resolved';
@@ -256,7 +287,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const notification = { path: req.url ?? '/', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) } as WebhookNotification;
+      const notification = {
+        path: req.url ?? '/',
+        receivedAt: Date.now(),
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      } as WebhookNotification;
       notifications.push(notification);
       for (const waiter of waiters) waiter(notification);
       res.writeHead(200).end();
