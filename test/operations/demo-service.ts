@@ -80,7 +80,11 @@ export async function startDemoService(env: Record<string, string> = {}, timeout
   const exited = once(child, 'exit').then(([code]) => code as number | null);
 
   const listening = await new Promise<LogLine>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`poolscope did not log its listening line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const fail = (error: Error): void => {
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`poolscope did not log its listening line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: LogLine;
       try {

@@ -176,6 +176,24 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     });
   }, 45_000);
 
+  it('delivers PoolQueueBuildingUp of the same burst as its own notification, with the requests waiting', async () => {
+    const notification = await stack.webhook.waitFor(
+      (n) => n.body.status === 'firing' && n.body.groupLabels.alertname === 'PoolQueueBuildingUp' && n.body.groupLabels.pool === alertedPool,
+      Math.max(1_000, at.listening! + 40_000 - Date.now()),
+    );
+    const [alert] = notification.body.alerts;
+    expect(notification.body.receiver).toBe('poolscope-warning');
+    expect(alert?.labels).toEqual({ alertname: 'PoolQueueBuildingUp', severity: 'warning', job: 'poolscope', instance: service.target, pool: alertedPool });
+    // 24 requests on 3 or 4 connections: up to ~20 waiting, whatever the scrape caught.
+    expect(alert?.annotations.summary).toBe(`Requests have been queueing in pool ${alertedPool} for 5m`);
+    expect(alert?.annotations.description).toMatch(
+      new RegExp(
+        `^\\d+ requests are waiting for a slot or a connection in the ${alertedPool} pool on ${service.target.replaceAll('.', '\\.')}, ` +
+          `and the queue has not drained for 5m\\. Consider increasing ${POOL_SIZE_VARIABLES[alertedPool]}, or find out why`,
+      ),
+    );
+  }, 45_000);
+
   it('scrapes the service without a single failure and connects to every demo upstream without one: no PoolscopeTargetDown or ConnectionFailures, ever', async () => {
     await firstScrape();
     await waitUntil(async () => (await stack.prometheus.query('poolscope_upstream_up')).length === DEMO_POOLS.length, {
