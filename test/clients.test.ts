@@ -176,6 +176,23 @@ describe('health checks and secrets', () => {
     expect(c.healthInput().upstreams.supabase).toMatchObject({ up: false });
   });
 
+  it('reports a saturated but answering upstream healthy: the check does not queue behind the app\'s requests', async () => {
+    const sim = await openaiUpstream();
+    const c = clients({ OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL, OPENAI_MAX_CONCURRENT: '1', OPENAI_POOL_SIZE: '2' });
+    sim.holdStreams();
+    const stream = await c.sdk.openai!.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hold' }], stream: true });
+    await sim.waitForHeldStreams(1);
+    const pool = c.handles.openai!.pool;
+    const queued = pool.fetch(`${sim.baseURL}/models`, { headers: { authorization: `Bearer ${OPENAI_KEY}` } });
+    expect(pool.stats()).toMatchObject({ activeRequests: 1, pendingRequests: 1 });
+    const { openai } = await c.checkHealth();
+    expect(openai).toMatchObject({ status: 'healthy' });
+    expect(pool.stats().totalRequests).toBe(0);
+    sim.releaseStreams();
+    for await (const chunk of stream) void chunk;
+    expect((await queued).status).toBe(200);
+  });
+
   it('never lets an API key reach /metrics, stats, health input, facades or errors', async () => {
     const openai = await openaiUpstream();
     const registry = new Registry();

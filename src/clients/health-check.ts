@@ -7,7 +7,8 @@ export const DEGRADED_AFTER_MS = 2_000;
 export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
 
 /**
- * Runs one cheap real request through the upstream's pool with its own short timeout, and records
+ * Runs one cheap real request on the upstream pool's sockets (past its queue: `pool.probe`) with its own
+ * short timeout, and records
  * `poolscope_upstream_up` and `poolscope_health_check_duration_seconds` for the pool.
  */
 export async function checkUpstream(
@@ -22,7 +23,7 @@ export async function checkUpstream(
   let status: HealthCheckResult['status'];
   let detail: string;
   try {
-    const response = await pool.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await pool.probe(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     await response.arrayBuffer();
     if (response.status === 401 || response.status === 403) {
       status = 'unhealthy';

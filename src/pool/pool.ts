@@ -121,6 +121,15 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     }
   }
 
+  /**
+   * One request on this pool's sockets that skips its limiter and metrics: for health checks, which must not
+   * wait behind a saturated queue (a busy upstream is not a down one) nor count as the app's traffic.
+   */
+  probe(url: string, init?: FetchInit): Promise<Response> {
+    if (!isOnOrigin(url, this.origin)) return Promise.reject(new PoolOriginError(this.name, this.origin, originOf(url)));
+    return undiciFetch(url, { ...(init as RequestInit | undefined), dispatcher: this.dispatcher });
+  }
+
   /** A plain snapshot computed from live state now. */
   stats(): PoolStats {
     return this.#recorder.snapshot(this.live());
