@@ -6,6 +6,11 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 /** poolscope's own registry: every pool records here unless given another. Serve it on `/metrics`. */
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
+// prom-client names three gauges like counters (`promtool check metrics` flags them); the same numbers are in
+// nodejs_active_handles / _requests / _resources by `type`: sum() those.
+for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+  registry.removeSingleMetric(name);
+}
 
 /** The package version, read once from the nearest package.json (src/ in tests, dist/src/ when built). */
 export const VERSION: string = readVersion();
