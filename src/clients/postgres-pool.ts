@@ -184,6 +184,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.#pgMetrics = postgresMetricsFor(registry);
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     this.#usage = this.#pgMetrics.connectionUsage.labels(this.name);
+    // With leak detection on, the leak counter exists from the start: dashboards show 0, not "No data".
+    if (this.options.leakDetectionThresholdMs > 0) this.#pgMetrics.leaks.inc({ pool: this.name }, 0);
     this.#watchPool();
     this.#patchPool();
     this.#metrics.pools.add(this);
