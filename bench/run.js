@@ -76,8 +76,9 @@ try {
     const start = now();
     let timer;
     try {
+      const limitMs = scenario.limitMs?.(ctx) ?? SCENARIO_LIMIT_MS;
       const limit = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`did not finish within ${SCENARIO_LIMIT_MS / 1000} s`)), SCENARIO_LIMIT_MS);
+        timer = setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs);
       });
       const result = await Promise.race([scenario.run(ctx), limit]);
       scenarios[scenario.id] = { title: scenario.title, durationMs: round(now() - start, 0), ...result };

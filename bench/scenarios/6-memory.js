@@ -13,6 +13,9 @@ import { withUpstream } from '../lib/upstreams.js';
 export const id = 'memory';
 export const title = 'Memory: RSS and heap across many requests through one pool';
 
+/** With `--memory-requests`, the run's time limit grows with the count (at least 1000 requests/s). */
+export const limitMs = (ctx) => (ctx.memoryRequests ? 120_000 + ctx.memoryRequests : undefined);
+
 const TARGET = 0.05;
 const REQUESTED = 1_000_000;
 const SAMPLES = 20;
