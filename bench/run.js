@@ -100,7 +100,8 @@ const results = {
   mode: quick ? 'quick' : 'full',
   startedAt,
   durationMs: round(now() - t0, 0),
-  command: quick ? 'node --expose-gc bench/run.js --quick' : 'npm run bench',
+  // How to get these results again: the plain full run is `npm run bench`, anything else its own command line.
+  command: process.argv.length > 2 ? `node --expose-gc bench/run.js ${process.argv.slice(2).join(' ')}` : 'npm run bench',
   machine: machineInfo(),
   claims: headlineRows(scenarios).map(([claim, measured]) => ({ claim, measured })),
   scenarios,
