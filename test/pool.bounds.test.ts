@@ -96,6 +96,35 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
     await (await first).text();
   });
 
+  it('serves waiters first in, first out, and a waiter whose caller aborts leaves the line at once', async () => {
+    const seen: string[] = [];
+    const gate = parked();
+    const server = await upstream((req, res) => {
+      seen.push(req.url!);
+      gate.handler(req, res);
+    });
+    const p = pool({ name: 'fifo', origin: server.origin, maxConcurrent: 1, registry: new Registry() });
+    const first = p.fetch(`${server.origin}/1`);
+    await server.waitForRequests(1);
+    const second = p.fetch(`${server.origin}/2`);
+    const controller = new AbortController();
+    const third = p.fetch(`${server.origin}/3`, { signal: controller.signal });
+    const fourth = p.fetch(`${server.origin}/4`);
+    expect(p.stats().pendingRequests).toBe(3);
+    controller.abort();
+    await expect(third).rejects.toMatchObject({ name: 'AbortError' });
+    expect(p.stats().pendingRequests).toBe(2);
+    gate.releaseAll();
+    await (await first).text();
+    await server.waitForRequests(2);
+    gate.releaseAll();
+    await (await second).text();
+    await server.waitForRequests(3);
+    gate.releaseAll();
+    await (await fourth).text();
+    expect(seen).toEqual(['/1', '/2', '/4']);
+  });
+
   it('holds the slot until the response body is fully read, not merely until fetch resolves', async () => {
     let finishBody: (() => void) | undefined;
     const server = await upstream((_req, res) => {

@@ -4,26 +4,29 @@ import { PoolAcquireTimeoutError, PoolQueueFullError } from '../errors/index.js'
 export type Release = () => void;
 
 /**
- * The pool's concurrency limit and bounded FIFO wait queue, on p-queue. p-queue (not p-limit) because a
- * waiter that times out or is aborted must leave the queue at once: p-limit keeps it queued until its turn,
- * which would inflate `pendingRequests` and hold a `maxQueued` place for a request that is already gone.
+ * The pool's concurrency limit and bounded FIFO wait queue.
  *
- * A slot is held by a task that resolves only when `release()` is called, so a request keeps its slot
- * until its response body is read, not merely until `fetch()` resolves.
+ * A free slot is taken with a counter alone: the request path pays nothing for the queue when nobody waits.
+ * Waiters line up in p-queue (concurrency 1, so only the head waits for a slot); p-queue rather than p-limit
+ * because a waiter that times out or is aborted must leave the queue at once — p-limit keeps it queued
+ * until its turn, inflating `pendingRequests` and holding a `maxQueued` place for a request already gone.
+ *
+ * A slot is held until `release()` is called, so a request keeps it until its response body is read, not
+ * merely until `fetch()` resolves.
  */
 export class ConcurrencyLimiter {
-  readonly #queue: PQueue;
-  // Counted here rather than read from p-queue, which frees a slot a few microtasks after release.
+  readonly #waiters = new PQueue({ concurrency: 1 });
   #active = 0;
+  /** Wakes the head waiter when a slot frees. */
+  #wakeHead: (() => void) | undefined;
+  #idle: Array<() => void> = [];
 
   constructor(
     private readonly pool: string,
     readonly maxConcurrent: number,
     readonly maxQueued: number,
     readonly acquireMs: number,
-  ) {
-    this.#queue = new PQueue({ concurrency: maxConcurrent });
-  }
+  ) {}
 
   /** Requests holding a slot. */
   get active(): number {
@@ -32,58 +35,76 @@ export class ConcurrencyLimiter {
 
   /** Requests waiting for a slot. */
   get queued(): number {
-    return this.#queue.size;
+    return this.#waiters.size + this.#waiters.pending;
   }
 
   /**
    * Resolves with the slot's release function. Rejects with `PoolQueueFullError` at once when the queue is
    * full, `PoolAcquireTimeoutError` after `acquireMs` in the queue, or the signal's reason if it aborts first.
    */
-  acquire(signal?: AbortSignal | null): Promise<Release> {
-    const mustWait = this.#active >= this.maxConcurrent || this.#queue.size > 0;
-    if (mustWait && this.#queue.size >= this.maxQueued) {
-      return Promise.reject(new PoolQueueFullError(this.pool, this.maxQueued));
-    }
+  acquire(signal?: AbortSignal | null): Promise<Release> | Release {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<Release>((resolve, reject) => {
-      // Timers and abort wiring only for requests that actually wait: the free-slot path stays allocation-light.
-      let waiting: AbortController | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let onCallerAbort: (() => void) | undefined;
-      if (mustWait && (this.acquireMs > 0 || signal)) {
-        const controller = (waiting = new AbortController());
-        if (this.acquireMs > 0) {
-          timer = setTimeout(() => controller.abort(new PoolAcquireTimeoutError(this.pool, this.acquireMs)), this.acquireMs);
-        }
-        if (signal) {
-          onCallerAbort = () => controller.abort(signal.reason);
-          signal.addEventListener('abort', onCallerAbort, { once: true });
-        }
-      }
-      const holdSlot = () =>
-        new Promise<void>((release) => {
-          // Started: from here on nothing may abort the p-queue task, or p-queue would free the slot early.
-          if (timer) clearTimeout(timer);
-          if (onCallerAbort) signal?.removeEventListener('abort', onCallerAbort);
-          this.#active++;
-          let released = false;
-          resolve(() => {
-            if (released) return;
-            released = true;
-            this.#active--;
-            release();
-          });
-        });
-      this.#queue.add(holdSlot, waiting ? { signal: waiting.signal } : {}).catch((error: unknown) => {
-        if (timer) clearTimeout(timer);
-        if (onCallerAbort) signal?.removeEventListener('abort', onCallerAbort);
-        reject(error);
-      });
-    });
+    if (this.#active < this.maxConcurrent && this.queued === 0) return this.#take();
+    if (this.queued >= this.maxQueued) return Promise.reject(new PoolQueueFullError(this.pool, this.maxQueued));
+    return this.#wait(signal ?? undefined);
   }
 
   /** Resolves when no request holds or waits for a slot. */
   onIdle(): Promise<void> {
-    return this.#queue.onIdle();
+    if (this.#active === 0 && this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #take(): Release {
+    this.#active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      const wake = this.#wakeHead;
+      this.#wakeHead = undefined;
+      if (wake) wake();
+      else this.#notifyIfIdle();
+    };
+  }
+
+  #notifyIfIdle(): void {
+    if (this.#active === 0 && this.queued === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<Release> {
+    const controller = new AbortController();
+    const timer =
+      this.acquireMs > 0
+        ? setTimeout(() => controller.abort(new PoolAcquireTimeoutError(this.pool, this.acquireMs)), this.acquireMs)
+        : undefined;
+    const onCallerAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCallerAbort);
+    };
+    // The head of the line waits here for a slot; p-queue removes an aborted waiter wherever it stands.
+    const headTakesSlot = () =>
+      new Promise<Release>((resolve, reject) => {
+        if (this.#active < this.maxConcurrent) return resolve(this.#take());
+        this.#wakeHead = () => resolve(this.#take());
+        controller.signal.addEventListener('abort', () => {
+          this.#wakeHead = undefined;
+          reject(controller.signal.reason);
+        });
+      });
+    return this.#waiters.add(headTakesSlot, { signal: controller.signal }).then(
+      (release) => {
+        done();
+        return release;
+      },
+      (error: unknown) => {
+        done();
+        this.#notifyIfIdle();
+        throw error;
+      },
+    );
   }
 }

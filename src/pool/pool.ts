@@ -241,9 +241,11 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
         lifecycle.finish('error', failure.reason);
         throw failure.error;
       }
-      const statusRetry = canRetry
-        ? retryReasonForStatus(retry, response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
-        : undefined;
+      // Headers are read only for a status worth retrying: a 200 costs nothing here.
+      const statusRetry =
+        canRetry && retry.statuses.includes(response.status)
+          ? retryReasonForStatus(retry, response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
+          : undefined;
       if (statusRetry) {
         const delay = retryAfterMs(response.headers) ?? backoffMs(retry, attemptNumber);
         if (waitedMs + delay <= retry.budgetMs) {
