@@ -42,15 +42,31 @@ export async function checkUpstream(
     status = 'unhealthy';
     detail = (error as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describe(error);
   }
-  const latencyMs = Math.round(performance.now() - started);
-  if (status === 'healthy' && latencyMs > DEGRADED_AFTER_MS) status = 'degraded';
-  metrics.upstreamUp.set({ pool: pool.name }, status === 'unhealthy' ? 0 : 1);
-  metrics.healthCheckDuration.observe({ pool: pool.name }, latencyMs / 1000);
+  return recordHealth(metrics, pool.name, label, status, started, detail);
+}
+
+/**
+ * Grades a finished check (a healthy one slower than `DEGRADED_AFTER_MS` is degraded), records
+ * `poolscope_upstream_up` and `poolscope_health_check_duration_seconds`, and builds reference 004's result:
+ * "Database healthy (response time: 45ms)".
+ */
+export function recordHealth(
+  metrics: PoolscopeMetrics,
+  pool: string,
+  label: string,
+  outcome: HealthCheckResult['status'],
+  startedAt: number,
+  detail: string | undefined,
+): HealthCheckResult {
+  const latencyMs = Math.round(performance.now() - startedAt);
+  const status = outcome === 'healthy' && latencyMs > DEGRADED_AFTER_MS ? 'degraded' : outcome;
+  metrics.upstreamUp.set({ pool }, status === 'unhealthy' ? 0 : 1);
+  metrics.healthCheckDuration.observe({ pool }, latencyMs / 1000);
   return {
     status,
     healthy: status !== 'unhealthy',
     latencyMs,
-    message: `${label} ${status} (response time: ${latencyMs}ms; ${detail})`,
+    message: `${label} ${status} (response time: ${latencyMs}ms${detail ? `; ${detail}` : ''})`,
     checkedAt: Date.now(),
   };
 }

@@ -1,7 +1,7 @@
 import type { DatabaseConfig } from '../config/types.js';
 import { PoolscopeError } from '../errors/index.js';
 import { metricsFor } from '../metrics/families.js';
-import { DEGRADED_AFTER_MS, HEALTH_CHECK_TIMEOUT_MS } from './health-check.js';
+import { HEALTH_CHECK_TIMEOUT_MS, recordHealth } from './health-check.js';
 import type { DatabaseFacade, DatabasePoolConfig, DatabaseStats, HealthCheckResult, HealthStatus } from './types.js';
 import type { PgPool, PgPoolOptions } from './postgres-pool.js';
 
@@ -62,19 +62,7 @@ export async function checkPostgres(pgPool: PgPool, timeoutMs: number = HEALTH_C
   } finally {
     clearTimeout(timer);
   }
-  const latencyMs = Math.round(performance.now() - startedAt);
-  if (status === 'healthy' && latencyMs > DEGRADED_AFTER_MS) status = 'degraded';
-  const metrics = metricsFor(pgPool.registry);
-  metrics.upstreamUp.set({ pool: pgPool.name }, status === 'unhealthy' ? 0 : 1);
-  metrics.healthCheckDuration.observe({ pool: pgPool.name }, latencyMs / 1000);
-  return {
-    status,
-    healthy: status !== 'unhealthy',
-    latencyMs,
-    // Reference 004's message: "Database healthy (response time: 45ms)".
-    message: `Database ${status} (response time: ${latencyMs}ms${detail ? `; ${detail}` : ''})`,
-    checkedAt: Date.now(),
-  };
+  return recordHealth(metricsFor(pgPool.registry), pgPool.name, 'Database', status, startedAt, detail);
 }
 
 /**

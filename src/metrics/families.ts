@@ -2,18 +2,21 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ACQUIRE_WAIT_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
 import { VERSION } from './registry.js';
 
+/** What a pool reads from its own live state (sockets or pg clients, and its limiter) for gauges and snapshots. */
+export interface LiveCounts {
+  activeConnections: number;
+  idleConnections: number;
+  poolSize: number;
+  activeRequests: number;
+  pendingRequests: number;
+  maxConcurrent: number;
+  maxQueued: number;
+}
+
 /** What the scrape-time gauges read from a live pool. */
 export interface LivePoolGauges {
   readonly name: string;
-  live(): {
-    activeConnections: number;
-    idleConnections: number;
-    poolSize: number;
-    activeRequests: number;
-    pendingRequests: number;
-    maxConcurrent: number;
-    maxQueued: number;
-  };
+  live(): LiveCounts;
 }
 
 export type BuildMode = 'library' | 'demo' | 'live';

@@ -1,20 +1,11 @@
 import type { ConnectionErrorReason, FailureReason } from '../errors/index.js';
-import type { PoolscopeMetrics } from '../metrics/families.js';
+import type { LiveCounts, PoolscopeMetrics } from '../metrics/families.js';
+export type { LiveCounts } from '../metrics/families.js';
 import type { Outcome } from './events.js';
 import type { RetryReason } from './retry.js';
 import type { PoolStats } from './stats.js';
 import { LatencyWindow, MinuteCounter } from './window.js';
 
-/** What a pool reads from its own live state (sockets or pg clients, and its limiter) for gauges and snapshots. */
-export interface LiveCounts {
-  activeConnections: number;
-  idleConnections: number;
-  poolSize: number;
-  activeRequests: number;
-  pendingRequests: number;
-  maxConcurrent: number;
-  maxQueued: number;
-}
 
 /** One operation's metric children, cached so the request path allocates no label objects. */
 export interface OperationRecorder {
