@@ -63,6 +63,13 @@ export async function startService(config: PoolscopeConfig, options: StartServic
   const pg = upstreamConfig.database ? (await import('pg')).default : undefined;
   const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }), ...(pg && { pg }) });
   metricsFor(registry).setMode(mode);
+  if (clients.pinecone) {
+    // Resolve the index host now (one describe_index): the data-plane pool, its metrics and its health check
+    // then exist from the first scrape instead of from the first query.
+    await clients.pineconeIndex().catch((error: unknown) =>
+      logger.warn({ code: (error as { code?: string }).code }, 'Pinecone index host not resolved at start; retried on first use'),
+    );
+  }
 
   let server: ListeningServer;
   try {
