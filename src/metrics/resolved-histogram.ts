@@ -1,0 +1,94 @@
+import type { Metric, MetricValueWithName, Registry } from 'prom-client';
+
+/** One label set's series, resolved once: observing is a bucket search and three additions. */
+export interface ResolvedHistogramChild {
+  observe(value: number): void;
+}
+
+class Series implements ResolvedHistogramChild {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    if (i < bounds.length) this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+  }
+}
+
+/**
+ * A Prometheus histogram for the request path. prom-client's `Histogram` re-validates and re-hashes the label
+ * set on every `observe()`, even through a cached `labels()` child (~3 µs, twice per request); here `labels()`
+ * returns the series itself and the exposition is built at scrape time. It registers like any prom-client
+ * metric (`name`, `help`, `type`, `aggregator`, `get()`), so `/metrics`, OpenMetrics and `getSingleMetric` see
+ * the same samples a prom-client histogram would produce.
+ */
+export class ResolvedHistogram<LabelName extends string> {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #series = new Map<string, Series>();
+
+  constructor(
+    readonly options: {
+      name: string;
+      help: string;
+      labelNames: readonly LabelName[];
+      buckets: readonly number[];
+      registers: readonly Registry[];
+    },
+  ) {
+    for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get help(): string {
+    return this.options.help;
+  }
+
+  /** The series for these label values, in `labelNames` order; cache it on the request path. */
+  labels(...values: string[]): ResolvedHistogramChild {
+    const key = values.join('\u0000');
+    let series = this.#series.get(key);
+    if (!series) {
+      const labels: Record<string, string> = {};
+      this.options.labelNames.forEach((name, i) => (labels[name] = values[i] ?? ''));
+      this.#series.set(key, (series = new Series(labels, this.options.buckets)));
+    }
+    return series;
+  }
+
+  reset(): void {
+    this.#series.clear();
+  }
+
+  /** What prom-client's registry reads to render the metric (the same shape its own `Histogram.get()` returns). */
+  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<MetricValueWithName<string>> }> {
+    const { name, help, buckets } = this.options;
+    const values: Array<MetricValueWithName<string>> = [];
+    for (const series of this.#series.values()) {
+      let cumulative = 0;
+      buckets.forEach((le, i) => {
+        cumulative += series.counts[i]!;
+        values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le: '+Inf' }, value: series.count });
+      values.push({ metricName: `${name}_sum`, labels: { ...series.labels }, value: series.sum });
+      values.push({ metricName: `${name}_count`, labels: { ...series.labels }, value: series.count });
+    }
+    return { name, help, type: 'histogram', aggregator: 'sum', values };
+  }
+}
