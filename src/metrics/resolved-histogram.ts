@@ -17,6 +17,12 @@ class Series implements ResolvedHistogramChild {
     this.counts = new Float64Array(bounds.length);
   }
 
+  clear(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+
   observe(value: number): void {
     const bounds = this.bounds;
     let i = 0;
@@ -71,11 +77,41 @@ export class ResolvedHistogram<LabelName extends string> {
     return series;
   }
 
+  /** Zeroes every series in place: children cached on the request path must keep recording after a reset. */
   reset(): void {
-    this.#series.clear();
+    for (const series of this.#series.values()) series.clear();
   }
 
-  /** What prom-client's registry reads to render the metric (the same shape its own `Histogram.get()` returns). */
+  /**
+   * What prom-client's registry renders `/metrics` from, shaped like its own `Histogram.getForPromString()`:
+   * each series' label object is passed as `sharedLabels`, whose rendered form the registry caches per object,
+   * so a scrape formats a series' labels once rather than once per bucket.
+   */
+  async getForPromString(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    aggregator: 'sum';
+    values: Array<MetricValueWithName<string> & { sharedLabels: Readonly<Record<string, string>> }>;
+  }> {
+    const { name, help, buckets } = this.options;
+    const bucketName = `${name}_bucket`;
+    const values: Array<MetricValueWithName<string> & { sharedLabels: Readonly<Record<string, string>> }> = [];
+    for (const series of this.#series.values()) {
+      const sharedLabels = series.labels;
+      let cumulative = 0;
+      for (let i = 0; i < buckets.length; i++) {
+        cumulative += series.counts[i]!;
+        values.push({ metricName: bucketName, labels: { le: buckets[i]! }, sharedLabels, value: cumulative });
+      }
+      values.push({ metricName: bucketName, labels: { le: '+Inf' }, sharedLabels, value: series.count });
+      values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels, value: series.sum });
+      values.push({ metricName: `${name}_count`, labels: {}, sharedLabels, value: series.count });
+    }
+    return { name, help, type: 'histogram', aggregator: 'sum', values };
+  }
+
+  /** What `getMetricsAsJSON()` and callers of `getSingleMetric()` read (the same shape prom-client's `Histogram.get()` returns). */
   async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<MetricValueWithName<string>> }> {
     const { name, help, buckets } = this.options;
     const values: Array<MetricValueWithName<string>> = [];
