@@ -1,5 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { renderOpenMetrics } from '../src/http/metrics-route.js';
 import { ResolvedHistogram } from '../src/metrics/resolved-histogram.js';
 
 const NAME = 'poolscope_request_duration_seconds';
@@ -38,11 +39,11 @@ describe('the request-path histogram scrapes exactly like a prom-client Histogra
     expect(text).toContain(`${NAME}_count{pool="openai",operation="chat.completions",outcome="error"} 1`);
   });
 
-  it('renders the same OpenMetrics text', async () => {
+  it('renders the same OpenMetrics text (as GET /metrics negotiates it)', async () => {
     const { reference, resolved } = recordBoth(OBSERVATIONS);
-    reference.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    resolved.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    expect(await resolved.metrics()).toBe(await reference.metrics());
+    const openMetrics = await renderOpenMetrics(resolved);
+    expect(openMetrics).toBe(await renderOpenMetrics(reference));
+    expect(openMetrics).toContain(`${NAME}_bucket{le="+Inf",pool="supabase",operation="select:uploads",outcome="success"} 1`);
   });
 
   it('returns the same JSON, registry default labels included', async () => {
