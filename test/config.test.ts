@@ -74,6 +74,11 @@ describe('loadConfig: defaults and mode', () => {
     expect(loadConfig({ POOLSCOPE_MODE: 'demo' }).mode).toBe('demo');
   });
 
+  it('POOLSCOPE_MODE=demo wins over configured upstreams, which are still validated', () => {
+    expect(loadConfig({ POOLSCOPE_MODE: 'demo', ...SUPABASE }).mode).toBe('demo');
+    expect(problemOf(configError({ POOLSCOPE_MODE: 'demo', ...SUPABASE, SUPABASE_POOL_SIZE: 'many' }), 'SUPABASE_POOL_SIZE')).toBeDefined();
+  });
+
   it('POOLSCOPE_MODE=live with nothing configured is an error naming POOLSCOPE_MODE', () => {
     expect(problemOf(configError({ POOLSCOPE_MODE: 'live' }), 'POOLSCOPE_MODE')).toMatch(/no upstream is configured/);
   });

@@ -160,6 +160,16 @@ describe('poolscope (the npm start binary)', () => {
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
 
+  it('runs the demo with POOLSCOPE_MODE=demo even when upstream variables are set, like --demo', async () => {
+    const run = start({ PORT: '0', POOLSCOPE_MODE: 'demo', OPENAI_API_KEY: 'sk-configured-but-ignored' });
+    const { line } = await listeningUrl(run);
+    expect(line.mode).toBe('demo');
+    expect(run.stderr()).toContain('POOLSCOPE_MODE=demo, so the configured Supabase, OpenAI and Pinecone upstreams are ignored');
+    expect(run.stderr() + JSON.stringify(run.lines)).not.toContain('sk-configured-but-ignored');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+  });
+
   describe('on SIGTERM', () => {
     let upstream: CountingServer | undefined;
     const held: Array<http.ServerResponse> = [];

@@ -109,10 +109,12 @@ async function main(): Promise<void> {
       variables: error.issues.map((issue) => issue.variable),
     });
   }
-  if (flags.demo && config.mode === 'live') {
-    // The flag is explicit: run the demo and leave the configured upstreams alone.
-    fatal.warn('poolscope: --demo given, so the configured upstreams are ignored and the demo runs');
-    config = { mode: 'demo', service: config.service };
+  if (config.mode === 'demo' && (config.supabase || config.openai || config.pinecone)) {
+    // The demo was asked for explicitly: it runs on its simulators and leaves the configured upstreams alone
+    // (a configured DATABASE_URL stays: the demo's Postgres workload is read-only SELECTs).
+    const asked = flags.demo ? '--demo given' : 'POOLSCOPE_MODE=demo';
+    fatal.warn(`poolscope: ${asked}, so the configured Supabase, OpenAI and Pinecone upstreams are ignored and the demo runs`);
+    config = { mode: 'demo', service: config.service, ...(config.database && { database: config.database }) };
   }
 
   let service: RunningService;

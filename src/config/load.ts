@@ -147,7 +147,8 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
   );
 
   const config: PoolscopeConfig = {
-    mode: Object.values(upstreams).some(Boolean) || v.POOLSCOPE_MODE === 'live' ? 'live' : 'demo',
+    // An explicit `demo` wins over configured upstreams, as `--demo` does: the operator asked for the demo.
+    mode: v.POOLSCOPE_MODE === 'demo' ? 'demo' : Object.values(upstreams).some(Boolean) || v.POOLSCOPE_MODE === 'live' ? 'live' : 'demo',
     service,
   };
   if (v.POOL_PROFILE !== undefined) config.profile = v.POOL_PROFILE;

@@ -1,6 +1,6 @@
 /** The validated configuration `loadConfig()` returns. Field comments name the variable each comes from. */
 
-/** `live` when any upstream is configured (or `POOLSCOPE_MODE=live`), else `demo`. */
+/** `demo` when `POOLSCOPE_MODE=demo` or nothing is configured; else `live`. */
 export type PoolscopeMode = 'demo' | 'live';
 /** `POOLSCOPE_MODE`: what the operator asked for. */
 export type PoolscopeModeSetting = 'auto' | 'demo' | 'live';
