@@ -56,10 +56,12 @@ describe('docker-compose.yml', () => {
     expect(service('grafana').image).toMatch(/^grafana\/grafana:/);
   });
 
-  it('builds poolscope from the Dockerfile and runs it in demo mode unless told otherwise', () => {
+  it('builds poolscope from the Dockerfile and runs the demo unless given credentials (mode auto) or told otherwise', () => {
     expect(service('poolscope').build).toBe('.');
     expect(existsSync(join(REPO, 'Dockerfile'))).toBe(true);
-    expect(service('poolscope').environment?.POOLSCOPE_MODE).toBe('${POOLSCOPE_MODE:-demo}');
+    // Not demo: an explicit POOLSCOPE_MODE=demo wins over the credentials an env_file brings.
+    expect(service('poolscope').environment?.POOLSCOPE_MODE).toBe('${POOLSCOPE_MODE:-auto}');
+    expect(service('poolscope').env_file).toBeUndefined();
   });
 
   it('mounts only paths that exist in the repo', () => {
