@@ -15,6 +15,7 @@ interface ComposeService {
   image?: string;
   command?: string[];
   environment?: Record<string, string>;
+  env_file?: string | string[];
   volumes?: string[];
   ports?: string[];
   depends_on?: string[];
