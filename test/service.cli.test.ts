@@ -160,6 +160,14 @@ describe('poolscope (the npm start binary)', () => {
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
 
+  it('shuts down cleanly on a SIGTERM that arrives while it is still starting', async () => {
+    const run = start({ PORT: '0' });
+    await run.waitForLine((l) => l.msg.startsWith('DEMO MODE'), 'the first start-up line');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+    expect(run.lines.at(-1)?.msg).toMatch(/^stopped/);
+  });
+
   it('runs the demo with POOLSCOPE_MODE=demo even when upstream variables are set, like --demo', async () => {
     const run = start({ PORT: '0', POOLSCOPE_MODE: 'demo', OPENAI_API_KEY: 'sk-configured-but-ignored' });
     const { line } = await listeningUrl(run);

@@ -117,28 +117,34 @@ async function main(): Promise<void> {
     config = { mode: 'demo', service: config.service, ...(config.database && { database: config.database }) };
   }
 
-  let service: RunningService;
-  try {
-    service = await startService(config);
-  } catch (error) {
-    if (error instanceof ServiceListenError) fail(1, `poolscope: ${error.message}`, { code: error.code, systemCode: error.systemCode });
-    throw error;
-  }
-
+  // Handlers go in before anything starts: a signal that finds none kills the process at once (the default
+  // disposition), so one sent the moment the listening line is read could otherwise skip the drain.
+  let service: RunningService | undefined;
   let stopping = false;
+  const shutDown = (running: RunningService): void => {
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => fail(1, 'poolscope: shutdown failed', { err: error }),
+    );
+  };
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       fatal.fatal({ signal }, 'poolscope: second signal, exiting without draining');
       process.exit(1);
     }
     stopping = true;
-    service.close().then(
-      () => process.exit(0),
-      (error: unknown) => fail(1, 'poolscope: shutdown failed', { err: error }),
-    );
+    if (service) shutDown(service); // else: still starting; it shuts down as soon as it is up
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  try {
+    service = await startService(config);
+  } catch (error) {
+    if (error instanceof ServiceListenError) fail(1, `poolscope: ${error.message}`, { code: error.code, systemCode: error.systemCode });
+    throw error;
+  }
+  if (stopping) shutDown(service);
 }
 
 main().catch((error: unknown) => {

@@ -48,8 +48,8 @@ export async function startService(config: PoolscopeConfig, options: StartServic
   let upstreamConfig = config;
   if (mode === 'demo') {
     logger.warn(
-      'DEMO MODE: no upstream is configured, so poolscope is serving simulated Supabase, OpenAI and Pinecone traffic. ' +
-        'Set SUPABASE_URL, OPENAI_API_KEY, PINECONE_API_KEY or DATABASE_URL to monitor real upstreams.',
+      'DEMO MODE: poolscope is serving simulated Supabase, OpenAI and Pinecone traffic. ' +
+        'Set SUPABASE_URL, OPENAI_API_KEY, PINECONE_API_KEY or DATABASE_URL (and leave POOLSCOPE_MODE unset or live) to monitor real upstreams.',
     );
     // Loaded only here: the simulators stay out of apps that import poolscope as a library.
     const { startDemo } = await import('../demo/index.js');
