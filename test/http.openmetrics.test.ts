@@ -25,6 +25,7 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
       req.on('end', () => res.end('ok'));
     });
     const registry = new Registry();
+    registry.setDefaultLabels({ app: 'checkout' });
     pool = createPool({ name: 'search', origin: upstream.origin, connections: 2, registry });
     await (await pool.fetch(`${upstream.origin}/q`)).text();
 
@@ -49,10 +50,10 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
     await upstream?.close();
   });
 
-  it('negotiates OpenMetrics and Prometheus ingests every family, counters under their _total names', async () => {
+  it('negotiates OpenMetrics and Prometheus ingests every family, counters under their _total names, with the registry default labels', async () => {
     await vi.waitFor(
       async () => {
-        const samples = await prometheus.query('poolscope_pool_connections_created_total{pool="search"}');
+        const samples = await prometheus.query('poolscope_pool_connections_created_total{pool="search",app="checkout"}');
         expect(samples[0]?.value[1]).toBe('1');
       },
       { timeout: 20_000, interval: 250 },
@@ -62,7 +63,7 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
     expect(served[0]?.accept).toContain('application/openmetrics-text');
     expect(served[0]?.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
 
-    const [durationSeries] = await prometheus.query('count({__name__=~"poolscope_request_duration_seconds_(bucket|sum|count)", pool="search"})');
+    const [durationSeries] = await prometheus.query('count({__name__=~"poolscope_request_duration_seconds_(bucket|sum|count)", pool="search", app="checkout"})');
     expect(Number(durationSeries?.value[1])).toBeGreaterThan(3);
     const [info] = await prometheus.query('poolscope_build_info');
     expect(info?.metric.mode).toBe('library');

@@ -46,6 +46,10 @@ export function prefersOpenMetrics(accept: string | undefined): boolean {
 export async function renderOpenMetrics(source: Registry): Promise<string> {
   const target = new Registry<OpenMetricsContentType>();
   target.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  // The app's `registry.setDefaultLabels()` must reach OpenMetrics scrapes too (Prometheus asks for OpenMetrics
+  // first); prom-client has no getter for them, so read the field its own rendering reads.
+  const defaultLabels = (source as unknown as { _defaultLabels?: Record<string, string> })._defaultLabels;
+  if (defaultLabels && Object.keys(defaultLabels).length > 0) target.setDefaultLabels(defaultLabels);
   for (const metric of source.getMetricsAsArray()) target.registerMetric(view(metric as unknown as MetricLike) as unknown as Metric);
   return target.metrics();
 }
