@@ -65,7 +65,9 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     const { timeouts } = resolved;
     this.dispatcher = new UndiciPool(resolved.origin, {
       connections: resolved.connections,
-      pipelining: 1,
+      // undici runs HTTP/2 streams on a session only up to `pipelining` (nodejs/undici#4143): at 1 an h2 pool
+      // never multiplexes. The limiter already bounds requests in flight, so let every slot be a stream.
+      pipelining: resolved.allowH2 ? resolved.maxConcurrent : 1,
       keepAliveTimeout: resolved.keepAliveTimeoutMs,
       keepAliveMaxTimeout: resolved.keepAliveTimeoutMs,
       allowH2: resolved.allowH2,
@@ -143,8 +145,10 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   /** Live gauges, read at scrape time. */
   live(): LiveCounts {
     const sockets = this.dispatcher.stats;
-    // With HTTP/1.1 and pipelining 1 a running request is a busy socket; undici's `free` lags after bursts.
-    const active = this.options.allowH2 ? sockets.connected - sockets.free : Math.min(sockets.connected, sockets.running);
+    // With HTTP/1.1 and pipelining 1 a running request is a busy socket. Over HTTP/2 a session carries many
+    // streams, so this is an upper bound when streams are spread over several sessions (undici fills the first
+    // one up to `maxConcurrent` before using another); undici's `free` would be exact but lags for ~100 ms.
+    const active = Math.min(sockets.connected, sockets.running);
     return {
       activeConnections: active,
       idleConnections: sockets.connected - active,
