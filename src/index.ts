@@ -2,7 +2,7 @@
 export * from './errors/index.js';
 export { createPool, UpstreamPool } from './pool/pool.js';
 export type { FetchInit, FetchInput, PoolFetch, RequestLike } from './pool/pool.js';
-export type { PoolOptions, PoolTimeouts, RetryOptions, RequestDescriptor, TlsOptions } from './pool/options.js';
+export type { PoolOptions, PoolTimeouts, RetryOptions, CallerRetries, RequestDescriptor, TlsOptions } from './pool/options.js';
 export { POOL_DEFAULTS } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';
 export type { PoolEventMap, Outcome } from './pool/events.js';

@@ -130,6 +130,28 @@ describe('the Supabase clients share one pool "supabase"', () => {
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'supabase', reason: 'sdk' })).toBe(1);
     expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'supabase', operation: 'select', reason: 'http_5xx' })).toBe(1);
   });
+
+  it('leaves a reset GET to the SDK\'s own retry (once, counted) and retries a reset idempotent DELETE in the pool', async () => {
+    const sim = await startSupabaseSimulator({ anonKey: ANON_KEY, serviceRoleKey: SERVICE_KEY });
+    cleanups.push(() => sim.close());
+    const registry = new Registry();
+    const c = clients({ SUPABASE_URL: sim.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY }, registry);
+    const retries = (reason: string) => metricValue(registry, 'poolscope_request_retries_total', { pool: 'supabase', reason });
+
+    sim.behave({ resetNext: 1 });
+    const { error } = await c.sdk.supabaseAdmin!.from('users').select('*');
+    expect(error).toBeNull();
+    expect(sim.stats.requests).toBe(2); // one reset, one retry: not the pool's retry inside each of the SDK's
+    expect(await retries('sdk')).toBe(1);
+    expect(await retries('reset')).toBe(0);
+
+    sim.behave({ resetNext: 1 });
+    const deleted = await c.sdk.supabaseAdmin!.from('users').delete().eq('id', 999);
+    expect(deleted.error).toBeNull();
+    expect(sim.stats.requests).toBe(4);
+    expect(await retries('reset')).toBe(1);
+    expect(await retries('sdk')).toBe(1);
+  });
 });
 
 describe('the Pinecone client runs control and data plane on their own pools', () => {

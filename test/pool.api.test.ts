@@ -121,6 +121,9 @@ describe('pool options are validated', () => {
     [{ name: 'ok', origin: 'http://x', maxQueued: -1 }, 'maxQueued'],
     [{ name: 'ok', origin: 'http://x', timeouts: { headersMs: 1.5 } }, 'timeouts.headersMs'],
     [{ name: 'ok', origin: 'http://x', retry: { maxRetries: -2 } }, 'retry.maxRetries'],
+    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['get'], statuses: [], networkErrors: true } } }, 'retry.leaveToCaller.methods'],
+    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [200], networkErrors: true } } }, 'retry.leaveToCaller.statuses'],
+    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [503] } } }, 'retry.leaveToCaller.networkErrors'],
   ])('rejects %j naming option %s', (options, option) => {
     let error: unknown;
     try {

@@ -62,6 +62,37 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
   });
 
+  it('leaves to the caller exactly the failures retry.leaveToCaller says it retries itself', async () => {
+    let failuresLeft = 0;
+    const server = await upstream((req, res) => {
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        if (req.url === '/reset') return void req.socket.destroy();
+        res.writeHead(503);
+        return void res.end();
+      }
+      res.end('ok');
+    });
+    const registry = new Registry();
+    const leaveToCaller = { methods: ['GET'], statuses: [503], networkErrors: true };
+    const p = pool({ name: 'sdkowned', origin: server.origin, retry: { baseDelayMs: 1, leaveToCaller }, registry });
+    const retries = (reason: string) => metricValue(registry, 'poolscope_request_retries_total', { pool: 'sdkowned', reason });
+
+    failuresLeft = 1;
+    expect((await p.fetch(`${server.origin}/unavailable`)).status).toBe(503); // the caller's to retry
+    failuresLeft = 1;
+    await expect(p.fetch(`${server.origin}/reset`)).rejects.toMatchObject({ code: 'POOLSCOPE_REQUEST_FAILED' });
+    expect(await retries('unavailable')).toBe(0);
+    expect(await retries('reset')).toBe(0);
+
+    failuresLeft = 1; // DELETE is idempotent and not in the caller's methods: the pool's own
+    expect(await (await p.fetch(`${server.origin}/unavailable`, { method: 'DELETE' })).text()).toBe('ok');
+    failuresLeft = 1;
+    expect(await (await p.fetch(`${server.origin}/reset`, { method: 'DELETE' })).text()).toBe('ok');
+    expect(await retries('unavailable')).toBe(1);
+    expect(await retries('reset')).toBe(1);
+  });
+
   it('retries a POST whose connection was refused: nothing reached the upstream', async () => {
     const server = await upstream((_req, res) => res.end('ok'));
     await server.kill();

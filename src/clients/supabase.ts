@@ -4,7 +4,7 @@ import type { SupabaseConfig } from '../config/types.js';
 import { supabasePoolOptions } from '../config/pool-options.js';
 import type { PoolscopeMetrics } from '../metrics/families.js';
 import { createPool, type PoolFetch, type UpstreamPool } from '../pool/pool.js';
-import type { PoolOptions, RequestDescriptor } from '../pool/options.js';
+import type { CallerRetries, PoolOptions, RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
 import { asSdkFetch, headerOf, loadPeer } from './sdk-fetch.js';
 import type { HealthCheckResult } from './types.js';
@@ -54,6 +54,9 @@ export interface SupabaseClientsHandle {
   healthCheck(): Promise<HealthCheckResult>;
 }
 
+/** What postgrest-js retries by itself (its RETRYABLE_METHODS and RETRYABLE_STATUS_CODES), up to 3 times. */
+const POSTGREST_RETRIES: CallerRetries = { methods: ['GET', 'HEAD', 'OPTIONS'], statuses: [503, 520], networkErrors: true };
+
 /** Both Supabase clients on ONE pool for the project's origin (`pool="supabase"`), via `global.fetch`. */
 export function createSupabaseClients(
   config: SupabaseConfig,
@@ -66,9 +69,10 @@ export function createSupabaseClients(
     ...extra,
     registry: metrics.registry,
     operationOf: (request) => supabaseOperation(request, tables),
-    // postgrest-js retries GET/HEAD on 503/520 itself (supabase-js offers no client-wide switch), so the
-    // pool leaves those statuses to it and retries only 429s and connections that never opened.
-    retry: { statuses: [429] },
+    // postgrest-js retries GET/HEAD/OPTIONS on network errors and 503/520 itself (supabase-js offers no
+    // client-wide switch): the pool leaves exactly those to it and owns the rest (429s; 503s and resets of
+    // idempotent writes; connections of writes that never opened).
+    retry: { statuses: [429, 503], leaveToCaller: POSTGREST_RETRIES },
   });
   // Its retries carry X-Retry-Count: count them where every other retry is counted.
   const fetch: PoolFetch = (input, init) => {

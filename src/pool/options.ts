@@ -35,6 +35,18 @@ export interface RetryOptions {
    * not the SDK, owns every retry.
    */
   nonIdempotent: boolean;
+  /**
+   * Failures a caller retries by itself and cannot be told not to (postgrest-js retries GET/HEAD/OPTIONS on
+   * network errors and 503/520): the pool leaves exactly those to it, so nothing is retried twice. Unset: none.
+   */
+  leaveToCaller?: CallerRetries;
+}
+
+/** What a caller (an SDK) retries on its own: these methods, on these statuses and, if set, on network errors. */
+export interface CallerRetries {
+  methods: readonly string[];
+  statuses: readonly number[];
+  networkErrors: boolean;
 }
 
 /** What an operation classifier sees of a request: never the body. Use headers only to pick a bounded name. */
@@ -148,6 +160,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     nonIdempotent: retryInput.nonIdempotent ?? POOL_DEFAULTS.retry.nonIdempotent,
   };
   if (typeof retry.nonIdempotent !== 'boolean') throw new PoolConfigError('retry.nonIdempotent', 'must be a boolean', name);
+  if (retryInput.leaveToCaller !== undefined) retry.leaveToCaller = callerRetries(retryInput.leaveToCaller, name);
   if (options.operationOf !== undefined && typeof options.operationOf !== 'function') {
     throw new PoolConfigError('operationOf', 'must be a function', name);
   }
@@ -178,6 +191,18 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
     tls: options.tls,
   };
+}
+
+function callerRetries(value: CallerRetries, pool: string): CallerRetries {
+  const { methods, statuses, networkErrors } = value ?? ({} as CallerRetries);
+  if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && /^[A-Z]+$/.test(m))) {
+    throw new PoolConfigError('retry.leaveToCaller.methods', 'must be a list of upper-case HTTP methods', pool);
+  }
+  if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 400 && s <= 599)) {
+    throw new PoolConfigError('retry.leaveToCaller.statuses', 'must be a list of HTTP status codes between 400 and 599', pool);
+  }
+  if (typeof networkErrors !== 'boolean') throw new PoolConfigError('retry.leaveToCaller.networkErrors', 'must be a boolean', pool);
+  return { methods: [...methods], statuses: [...statuses], networkErrors };
 }
 
 function statusList(value: readonly number[] | undefined, pool: string): readonly number[] {

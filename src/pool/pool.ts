@@ -17,7 +17,7 @@ import { OperationNames } from './operations.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { RequestLifecycle } from './request-lifecycle.js';
 import { PoolRecorder, type LiveCounts, type OperationRecorder } from './recorder.js';
-import { backoffMs, isIdempotent, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
+import { backoffMs, isIdempotent, isLeftToCaller, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
 import type { PoolStats } from './stats.js';
 import { headerOf } from './headers.js';
 
@@ -229,7 +229,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
           throw error;
         }
         const failure = classifyNetworkFailure(this.name, error, this.options.timeouts);
-        const reason: RetryReason | undefined = !canRetry
+        const reason: RetryReason | undefined = !canRetry || isLeftToCaller(retry, method, 'network')
           ? undefined
           : failure.beforeSend
             ? 'connect_error'

@@ -30,6 +30,13 @@ export function retryAfterMs(headers: { get(name: string): string | null }, nowM
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+/** Does the caller retry this failure (a status, or `network` for a failed connection or reset) itself? */
+export function isLeftToCaller(retry: RetryOptions, method: string, failure: number | 'network'): boolean {
+  const caller = retry.leaveToCaller;
+  if (!caller || !caller.methods.includes(method)) return false;
+  return failure === 'network' ? caller.networkErrors : caller.statuses.includes(failure);
+}
+
 /**
  * Should a response with this status be retried? 429 always (nothing was processed); another listed status
  * when the method is idempotent, the policy allows non-idempotent retries, or the upstream sent Retry-After.
@@ -40,7 +47,7 @@ export function retryReasonForStatus(
   method: string,
   hasRetryAfter: boolean,
 ): RetryReason | undefined {
-  if (!retry.statuses.includes(status)) return undefined;
+  if (!retry.statuses.includes(status) || isLeftToCaller(retry, method, status)) return undefined;
   if (status === 429) return 'rate_limited';
   if (!(hasRetryAfter || retry.nonIdempotent || isIdempotent(method))) return undefined;
   return status === 503 ? 'unavailable' : 'server_error';
