@@ -113,18 +113,8 @@ export class ResolvedHistogram<LabelName extends string> {
 
   /** What `getMetricsAsJSON()` and callers of `getSingleMetric()` read (the same shape prom-client's `Histogram.get()` returns). */
   async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<MetricValueWithName<string>> }> {
-    const { name, help, buckets } = this.options;
-    const values: Array<MetricValueWithName<string>> = [];
-    for (const series of this.#series.values()) {
-      let cumulative = 0;
-      buckets.forEach((le, i) => {
-        cumulative += series.counts[i]!;
-        values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le }, value: cumulative });
-      });
-      values.push({ metricName: `${name}_bucket`, labels: { ...series.labels, le: '+Inf' }, value: series.count });
-      values.push({ metricName: `${name}_sum`, labels: { ...series.labels }, value: series.sum });
-      values.push({ metricName: `${name}_count`, labels: { ...series.labels }, value: series.count });
-    }
-    return { name, help, type: 'histogram', aggregator: 'sum', values };
+    const data = await this.getForPromString();
+    const values = data.values.map(({ sharedLabels, labels, ...sample }) => ({ ...sample, labels: { ...sharedLabels, ...labels } }));
+    return { ...data, values };
   }
 }

@@ -198,19 +198,21 @@ function callerRetries(value: CallerRetries, pool: string): CallerRetries {
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && /^[A-Z]+$/.test(m))) {
     throw new PoolConfigError('retry.leaveToCaller.methods', 'must be a list of upper-case HTTP methods', pool);
   }
-  if (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 400 && s <= 599)) {
-    throw new PoolConfigError('retry.leaveToCaller.statuses', 'must be a list of HTTP status codes between 400 and 599', pool);
-  }
+  if (!isErrorStatusList(statuses)) throw new PoolConfigError('retry.leaveToCaller.statuses', ERROR_STATUS_LIST_PROBLEM, pool);
   if (typeof networkErrors !== 'boolean') throw new PoolConfigError('retry.leaveToCaller.networkErrors', 'must be a boolean', pool);
   return { methods: [...methods], statuses: [...statuses], networkErrors };
 }
 
 function statusList(value: readonly number[] | undefined, pool: string): readonly number[] {
   if (value === undefined) return POOL_DEFAULTS.retry.statuses;
-  if (!Array.isArray(value) || !value.every((s) => Number.isInteger(s) && s >= 400 && s <= 599)) {
-    throw new PoolConfigError('retry.statuses', 'must be a list of HTTP status codes between 400 and 599', pool);
-  }
+  if (!isErrorStatusList(value)) throw new PoolConfigError('retry.statuses', ERROR_STATUS_LIST_PROBLEM, pool);
   return value;
+}
+
+const ERROR_STATUS_LIST_PROBLEM = 'must be a list of HTTP status codes between 400 and 599';
+
+function isErrorStatusList(value: unknown): value is readonly number[] {
+  return Array.isArray(value) && value.every((s) => Number.isInteger(s) && s >= 400 && s <= 599);
 }
 
 function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {
