@@ -97,7 +97,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     const method = (requestInit?.method ?? 'GET').toUpperCase();
     const recorder = this.#recorderFor(this.#operationOf(method, url, requestInit?.headers));
     const signal = requestInit?.signal ?? undefined;
-    const release = await this.#acquire(recorder, signal);
+    const acquired = this.#acquire(recorder, signal);
+    const release = typeof acquired === 'function' ? acquired : await acquired;
     const lifecycle = new RequestLifecycle(this.name, this.options.timeouts, recorder, release, signal);
     return this.#send(lifecycle, url, requestInit, method);
   };
@@ -180,21 +181,30 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     return this.#closing !== undefined;
   }
 
-  async #acquire(recorder: OperationRecorder, signal: AbortSignal | undefined): Promise<Release> {
+  /**
+   * A slot, synchronously when one is free (no wait to measure, no promise hop on the hot path), else once the
+   * limiter hands one over. Rejections are counted as failed requests of the operation.
+   */
+  #acquire(recorder: OperationRecorder, signal: AbortSignal | undefined): Release | Promise<Release> {
     if (this.#closing) {
       this.#reject(recorder, 'other');
-      throw new PoolClosedError(this.name);
+      return Promise.reject(new PoolClosedError(this.name));
     }
+    const acquired = this.#limiter.acquire(signal);
+    if (typeof acquired === 'function') return this.#started(recorder, acquired, 0);
     const waitStart = performance.now();
-    let release: Release;
-    try {
-      release = await this.#limiter.acquire(signal);
-    } catch (error) {
-      this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-      this.#reject(recorder, failureReasonOf(error));
-      throw error;
-    }
-    this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+    return acquired.then(
+      (release) => this.#started(recorder, release, performance.now() - waitStart),
+      (error: unknown) => {
+        this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+        this.#reject(recorder, failureReasonOf(error));
+        throw error;
+      },
+    );
+  }
+
+  #started(recorder: OperationRecorder, release: Release, waitedMs: number): Release {
+    this.#acquireWait.observe(waitedMs / 1000);
     this.#recorder.requestStarted();
     if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
     return release;
