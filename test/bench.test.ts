@@ -3,17 +3,15 @@
  * script can use. Timings are never asserted here (machines are noisy); docs/performance.md has the figures.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIfStale } from './support/built-service.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIOS = ['reuse', 'burst', 'capped', 'overhead', 'scrape', 'memory', 'sdk'];
-/** What tsconfig.json compiles into dist: the bench imports the library and the simulators from there. */
-const SOURCES = ['src', 'test/upstreams'];
 
 interface Scenario {
   title: string;
@@ -30,24 +28,6 @@ interface Results {
   durationMs: number;
   machine: { cpuModel: string; cpuCount: number; node: string; date: string };
   scenarios: Record<string, Scenario>;
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm run build` (tsc) unless dist is newer than every source it is built from. */
-async function buildIfStale(): Promise<void> {
-  const built = join(ROOT, 'dist/src/index.js');
-  const sources = Math.max(...SOURCES.map((dir) => newestSource(join(ROOT, dir))));
-  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
 }
 
 /** Every number in a row, nested objects included (error counts by code). */

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cleanEnv } from './support/built-service.js';
 import { startCountingServer, type CountingServer } from './support/http-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -32,17 +33,6 @@ interface Running {
 }
 
 const running: Running[] = [];
-
-/** The environment without any poolscope variable of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(SUPABASE_|OPENAI_|PINECONE_|DATABASE_|POOL_PROFILE|POOLSCOPE_|MONITORING_TOKEN|METRICS_AUTH|HEALTH_|SHUTDOWN_|HOST$|PORT$|LOG_LEVEL)/.test(key)) {
-      env[key] = value;
-    }
-  }
-  return { ...env, ...extra };
-}
 
 function start(extraEnv: Record<string, string>, args: string[] = []): Running {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });

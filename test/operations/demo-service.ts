@@ -3,17 +3,15 @@
  * first when dist is missing or older than the sources, started on port 0 with a clean environment, its JSON log
  * lines kept, stopped with SIGTERM.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
+import { cleanEnv } from '../support/built-service.js';
 import { REPO } from './assets.js';
 
+export { buildIfStale } from '../support/built-service.js';
+
 export const SERVICE_BIN = 'dist/src/bin/poolscope.js';
-/** What tsconfig.json compiles into dist (the demo imports the simulators of test/upstreams). */
-const SOURCES = ['src', 'test/upstreams'];
 
 export interface LogLine {
   level: number;
@@ -31,40 +29,6 @@ export interface DemoService {
   stderr(): string;
   /** SIGTERM, then the exit (SIGKILL after 15 s); resolves with the exit code. */
   stop(): Promise<number | null>;
-}
-
-/** Newest modification time of a .ts file under `dir`. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Runs `tsc -p tsconfig.json` (what `npm run build` runs) unless the built binary is newer than every source.
- * Returns whether it built. Another test may build into the same dist at the same time; tsc writes the same files.
- */
-export async function buildIfStale(): Promise<boolean> {
-  const bin = join(REPO, SERVICE_BIN);
-  const sources = Math.max(...SOURCES.map((dir) => newestSource(join(REPO, dir))));
-  if (existsSync(bin) && statSync(bin).mtimeMs >= sources) return false;
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: REPO });
-  return true;
-}
-
-/** The environment without any poolscope variable of the machine running the tests (so: demo mode). */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(SUPABASE_|OPENAI_|PINECONE_|DATABASE_|POOL_PROFILE|POOLSCOPE_|MONITORING_TOKEN|METRICS_AUTH|HEALTH_|SHUTDOWN_|HOST$|PORT$|LOG_LEVEL)/.test(key)) {
-      env[key] = value;
-    }
-  }
-  return { ...env, ...extra };
 }
 
 /** Spawns the built service with `env` (plus PORT=0) and resolves once it logs its listening line. */
