@@ -481,6 +481,20 @@ describe('simulator base behaviours', () => {
     expect(sim.stats.injectedFailures).toBe(4);
   });
 
+  it('counts and fails only the paths a failure names, sparing the rest (a health-check route)', async () => {
+    const sim = await plain();
+    const client = track(new Client(sim.origin));
+    const status = async (path: string): Promise<number> => {
+      const res = await client.request({ path, method: 'GET' });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    sim.behave({ failRate: { ratio: 0.5, status: 500, paths: /^\/rest\/v1\/[^/]+$/ } });
+    const codes = [];
+    for (const path of ['/rest/v1/', '/rest/v1/uploads', '/rest/v1/', '/rest/v1/uploads', '/rest/v1/']) codes.push(await status(path));
+    expect(codes).toEqual([200, 200, 200, 500, 200]);
+  });
+
   it('holds requests with stallHeaders until released, counting them as in flight', async () => {
     const sim = await plain();
     sim.behave({ stallHeaders: true });

@@ -71,8 +71,9 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
       serviceRoleKey: DEMO_KEYS.supabaseServiceRole,
       behaviour: {
         latencyMs: BASE_LATENCY_MS.supabase,
-        // Now and then a 500 from the database: counted as http_5xx, never retried.
-        failRate: { status: 500, ratio: 0.03, message: 'demo: simulated database error' },
+        // Now and then a 500 from the database: counted as http_5xx, never retried. Only table requests count
+        // and fail, so the first one reliably reaches the app's traffic (the REST root is the health check's).
+        failRate: { status: 500, ratio: 0.03, message: 'demo: simulated database error', paths: /^\/rest\/v1\/[^/]+$/ },
       },
     });
     started.push(supabase);

@@ -48,6 +48,8 @@ export interface FailureSpec {
   retryAfterSeconds?: number;
   kind?: string;
   message?: string;
+  /** Only requests whose path matches are counted and failed (e.g. to spare a health-check route). Default: all. */
+  paths?: RegExp;
 }
 
 export interface SlowBody {
@@ -501,7 +503,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
 
     let response = this.preflight(req);
     if (!response) {
-      const failure = this.#takeFailure();
+      const failure = this.#takeFailure(req.path);
       if (failure) {
         this.#stats.injectedFailures++;
         response = this.failureResponse(req, failure);
@@ -517,14 +519,15 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     else await this.#writeBody(req, res, response);
   }
 
-  #takeFailure(): FailureSpec | null {
+  #takeFailure(path: string): FailureSpec | null {
     const { failNext, failRate } = this.#behaviour;
-    if (failNext && failNext.count > 0) {
+    const applies = (spec: FailureSpec): boolean => spec.paths === undefined || spec.paths.test(path);
+    if (failNext && failNext.count > 0 && applies(failNext)) {
       const { count, ...spec } = failNext;
       this.#behaviour = { ...this.#behaviour, failNext: count > 1 ? { ...failNext, count: count - 1 } : null };
       return spec;
     }
-    if (failRate && failRate.ratio > 0) {
+    if (failRate && failRate.ratio > 0 && applies(failRate)) {
       const n = ++this.#failRateSeen;
       // Tiny epsilon: 0.29 * 100 is 28.999999999999996 in floating point.
       const failuresSoFar = (k: number): number => Math.floor(k * failRate.ratio + 1e-9);
