@@ -14,7 +14,9 @@ export type FailureReason =
   | 'aborted'
   | 'other';
 
-export type ConnectionErrorReason = 'refused' | 'timeout' | 'reset' | 'tls' | 'dns' | 'other';
+/** Every value of `poolscope_pool_connection_errors_total{reason}`: each pool exports all of them from 0. */
+export const CONNECTION_ERROR_REASONS = ['refused', 'timeout', 'reset', 'tls', 'dns', 'other'] as const;
+export type ConnectionErrorReason = (typeof CONNECTION_ERROR_REASONS)[number];
 
 export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'request';
 
@@ -122,7 +124,10 @@ export class PoolClosedError extends PoolscopeError {
   }
 }
 
-/** `pool.fetch` was given a URL on another origin than the pool's. */
+/**
+ * `pool.fetch` was given a URL on another origin than the pool's, or the upstream redirected it there
+ * (`via: 'redirect'`): a pool's sockets serve its one origin, so the request is never sent elsewhere.
+ */
 export class PoolOriginError extends PoolscopeError {
   readonly code = 'POOLSCOPE_ORIGIN_MISMATCH';
   readonly reason: FailureReason = 'other';
@@ -132,7 +137,14 @@ export class PoolOriginError extends PoolscopeError {
     readonly expected: string,
     /** The request's origin (never its path or query, which may carry ids). */
     readonly actual: string,
+    /** `request`: the caller's URL; `redirect`: a `Location` the upstream answered with. */
+    readonly via: 'request' | 'redirect' = 'request',
   ) {
-    super(`Pool "${pool}" serves ${expected}; it cannot send a request to ${actual}`, pool);
+    super(
+      via === 'redirect'
+        ? `Pool "${pool}" serves ${expected}; it does not follow a redirect to ${actual}`
+        : `Pool "${pool}" serves ${expected}; it cannot send a request to ${actual}`,
+      pool,
+    );
   }
 }

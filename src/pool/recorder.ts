@@ -1,11 +1,10 @@
-import type { ConnectionErrorReason, FailureReason } from '../errors/index.js';
+import { CONNECTION_ERROR_REASONS, type ConnectionErrorReason, type FailureReason } from '../errors/index.js';
 import type { LiveCounts, PoolscopeMetrics } from '../metrics/families.js';
 export type { LiveCounts } from '../metrics/families.js';
 import type { Outcome } from './events.js';
-import type { RetryReason } from './retry.js';
+import { RETRY_REASONS, type RetryReason } from './retry.js';
 import type { PoolStats } from './stats.js';
 import { LatencyWindow, MinuteCounter } from './window.js';
-
 
 /** One operation's metric children, cached so the request path allocates no label objects. */
 export interface OperationRecorder {
@@ -70,6 +69,10 @@ export class PoolRecorder {
     this.#window = new LatencyWindow(windowSize);
     this.#created = metrics.connectionsCreated.labels(pool);
     this.#closed = metrics.connectionsClosed.labels(pool);
+    // Every bounded reason is exported from 0, so `increase()` sees the first failure and a query can tell
+    // "none happened" from "not recorded".
+    for (const reason of CONNECTION_ERROR_REASONS) this.#connectionErrors.set(reason, exported(metrics.connectionErrors.labels(pool, reason)));
+    for (const reason of RETRY_REASONS) this.#retries.set(reason, exported(metrics.requestRetries.labels(pool, reason)));
   }
 
   requestStarted(): void {
@@ -92,18 +95,14 @@ export class PoolRecorder {
   }
 
   connectionFailed(reason: ConnectionErrorReason): void {
-    let counter = this.#connectionErrors.get(reason);
-    if (!counter) this.#connectionErrors.set(reason, (counter = this.metrics.connectionErrors.labels(this.pool, reason)));
-    counter.inc();
+    this.#connectionErrors.get(reason)!.inc();
     this.#counts.failedConnections++;
     this.#connectionErrorsPerMinute.record();
   }
 
   retried(reason: RetryReason): void {
     this.#counts.retries++;
-    let counter = this.#retries.get(reason);
-    if (!counter) this.#retries.set(reason, (counter = this.metrics.requestRetries.labels(this.pool, reason)));
-    counter.inc();
+    this.#retries.get(reason)!.inc();
   }
 
   /** The snapshot of `stats()`: live counts now, plus what was recorded since start or `reset()`. */
@@ -176,6 +175,12 @@ export class PoolRecorder {
       },
     };
   }
+}
+
+/** prom-client creates a series on its first `inc`: an `inc(0)` exports it at 0. */
+function exported(counter: CounterChild): CounterChild {
+  counter.inc(0);
+  return counter;
 }
 
 function round2(value: number): number {

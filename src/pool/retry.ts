@@ -1,8 +1,11 @@
 import type { RetryOptions } from './options.js';
 
-/** Bounded `reason` label values of `poolscope_request_retries_total`. */
-/** `sdk`: a retry an SDK made itself where it cannot be switched off (postgrest-js marks them `X-Retry-Count`). */
-export type RetryReason = 'connect_error' | 'reset' | 'rate_limited' | 'unavailable' | 'server_error' | 'sdk';
+/**
+ * Every `reason` of `poolscope_request_retries_total`; each pool exports all of them from 0. `sdk`: a retry an
+ * SDK made itself where it cannot be switched off (postgrest-js marks them `X-Retry-Count`).
+ */
+export const RETRY_REASONS = ['connect_error', 'reset', 'rate_limited', 'unavailable', 'server_error', 'sdk'] as const;
+export type RetryReason = (typeof RETRY_REASONS)[number];
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
