@@ -78,12 +78,12 @@ describe('the OpenAI client runs the official SDK on pool "openai"', () => {
   it('retries a 429 after its Retry-After once (the SDK\'s own retries are off), reading the 429\'s rate-limit headers', async () => {
     const sim = await openaiUpstream();
     const registry = new Registry();
-    const { sdk } = clients({ OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL }, registry);
+    const { sdk, handles } = clients({ OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL }, registry);
     sim.setRateLimits({ remainingRequests: 0 });
     sim.behave({ failNext: { count: 1, status: 429, retryAfterSeconds: 1, kind: 'requests' } });
-    const seen = once(sim, 'response');
+    const seen = once(handles.openai!.pool, 'response');
     const pending = sdk.openai!.embeddings.create({ model: 'text-embedding-3-small', input: 'pools' });
-    await seen;
+    expect((await seen)[0]).toMatchObject({ status: 429 });
     // The 429 told us the window is empty, before any retry happened.
     expect(await metricValue(registry, 'poolscope_ratelimit_remaining', { pool: 'openai', limit_type: 'requests' })).toBe(0);
     sim.setRateLimits({ remainingRequests: 100 });

@@ -41,10 +41,11 @@ export function instrumentOpenAIFetch(
   models: ModelLabels,
   usage: OpenAIUsage,
 ): PoolFetch {
+  // Every response, retried 429s included: they carry the rate-limit headers that matter most.
+  pool.on('response', ({ headers }) => recordRateLimits(headers, pool.name, metrics, usage));
   return async (input: FetchInput, init?: FetchInit): Promise<Response> => {
     const startedAt = performance.now();
     const response = await pool.fetch(input, init);
-    recordRateLimits(response, pool.name, metrics, usage);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (response.ok && response.body && USAGE_OPERATIONS.has(operationOf(url))) {
       const copy = response.clone();
@@ -57,11 +58,11 @@ export function instrumentOpenAIFetch(
   };
 }
 
-function recordRateLimits(response: Response, pool: string, metrics: PoolscopeMetrics, usage: OpenAIUsage): void {
+function recordRateLimits(headers: { get(name: string): string | null }, pool: string, metrics: PoolscopeMetrics, usage: OpenAIUsage): void {
   for (const limitType of ['requests', 'tokens'] as const) {
-    const remaining = Number(response.headers.get(`x-ratelimit-remaining-${limitType}`) ?? Number.NaN);
+    const remaining = Number(headers.get(`x-ratelimit-remaining-${limitType}`) ?? Number.NaN);
     if (!Number.isFinite(remaining)) continue;
-    const limit = Number(response.headers.get(`x-ratelimit-limit-${limitType}`) ?? Number.NaN);
+    const limit = Number(headers.get(`x-ratelimit-limit-${limitType}`) ?? Number.NaN);
     metrics.rateLimitRemaining.set({ pool, limit_type: limitType }, remaining);
     if (Number.isFinite(limit)) metrics.rateLimitLimit.set({ pool, limit_type: limitType }, limit);
     usage.rateLimits.set(limitType, { remaining, limit: Number.isFinite(limit) ? limit : remaining });
