@@ -9,7 +9,7 @@ import {
 } from '../errors/index.js';
 import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
-import { Attempt } from './attempt.js';
+import { Attempt, type AttemptContext } from './attempt.js';
 import type { PoolEventMap } from './events.js';
 import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
 import { ConcurrencyLimiter, type Release } from './limiter.js';
@@ -197,7 +197,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       (release) => this.#started(recorder, release, performance.now() - waitStart),
       (error: unknown) => {
         this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-        this.#reject(recorder, failureReasonOf(error));
+        // The caller's abort, whatever its reason (AbortError, TimeoutError, their own), is an abort.
+        this.#reject(recorder, signal?.aborted && error === signal.reason ? 'aborted' : failureReasonOf(error));
         throw error;
       },
     );
@@ -219,9 +220,16 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   async #send(lifecycle: RequestLifecycle, url: string, init: RequestInit | undefined, method: string): Promise<Response> {
     const retry = this.options.retry;
     const replayable = isReplayable(init?.body);
+    const context: AttemptContext = {
+      pool: this.name,
+      origin: this.origin,
+      timeouts: this.options.timeouts,
+      follow: (init?.redirect ?? 'follow') === 'follow',
+      callerSignal: lifecycle.callerSignal,
+    };
     let waitedMs = 0;
     for (let attemptNumber = 0; ; attemptNumber++) {
-      const attempt = new Attempt(this.dispatcher);
+      const attempt = new Attempt(this.dispatcher, context);
       lifecycle.current = attempt;
       const canRetry = replayable && attemptNumber < retry.maxRetries;
       let response: Response;
@@ -229,13 +237,10 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
         // The attempt is a Dispatcher in all but its TypeScript type (undici calls only `dispatch`).
         response = await undiciFetch(url, { ...init, dispatcher: attempt as unknown as Dispatcher });
       } catch (error) {
-        if (lifecycle.deadlineError) {
-          lifecycle.finish('error', 'timeout');
-          throw lifecycle.deadlineError;
-        }
-        if (isAbortError(error) || attempt.ended === undefined) {
-          // Aborted by the caller, or refused by fetch before dispatch (bad init): theirs to see unchanged.
-          lifecycle.finish('error', isAbortError(error) ? 'aborted' : 'other');
+        lifecycle.throwIfStopped();
+        if (attempt.hops === 0) {
+          // Refused by fetch before anything was dispatched (a bad init): theirs to see unchanged.
+          lifecycle.finish('error', 'other');
           throw error;
         }
         const failure = classifyNetworkFailure(this.name, error, this.options.timeouts);
@@ -247,14 +252,15 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
               ? 'reset'
               : undefined;
         const delay = reason ? backoffMs(retry, attemptNumber) : 0;
-        if (reason && waitedMs + delay <= retry.budgetMs) {
+        if (reason && fits(lifecycle, retry.budgetMs - waitedMs, delay)) {
           waitedMs += delay;
-          await this.#backoff(reason, delay);
+          await this.#backoff(lifecycle, reason, delay);
           continue;
         }
         lifecycle.finish('error', failure.reason);
         throw failure.error;
       }
+      if (this.listenerCount('response') > 0) this.emit('response', { pool: this.name, status: response.status, headers: response.headers });
       // Headers are read only for a status worth retrying: a 200 costs nothing here.
       const statusRetry =
         canRetry && retry.statuses.includes(response.status)
@@ -262,14 +268,12 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
           : undefined;
       if (statusRetry) {
         const delay = retryAfterMs(response.headers) ?? backoffMs(retry, attemptNumber);
-        if (waitedMs + delay <= retry.budgetMs) {
+        if (fits(lifecycle, retry.budgetMs - waitedMs, delay)) {
           waitedMs += delay;
           // Error bodies are small: reading it keeps the socket alive for the retry.
           await response.arrayBuffer().catch(() => undefined);
-          await this.#backoff(statusRetry, delay);
-          if (!lifecycle.deadlineError) continue;
-          lifecycle.finish('error', 'timeout');
-          throw lifecycle.deadlineError;
+          await this.#backoff(lifecycle, statusRetry, delay);
+          continue;
         }
       }
       lifecycle.deliver(attempt);
@@ -282,9 +286,10 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     this.#recorder.retried(reason);
   }
 
-  async #backoff(reason: RetryReason, delayMs: number): Promise<void> {
+  /** Waits before a retry (the slot stays held) and counts the retry once it is about to be sent. */
+  async #backoff(lifecycle: RequestLifecycle, reason: RetryReason, delayMs: number): Promise<void> {
+    await lifecycle.wait(delayMs);
     this.recordRetry(reason);
-    if (delayMs > 0) await sleep(delayMs);
   }
 
   #operationOf(method: string, url: string, headers: RequestInit['headers']): string {
@@ -318,6 +323,14 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 /** Creates a pool for one upstream origin. Throws `PoolConfigError` naming the first bad option. */
 export function createPool(options: PoolOptions): UpstreamPool {
   return new UpstreamPool(options);
+}
+
+/**
+ * A retry is started only if its wait fits both the retry budget left and the request's deadline: one that
+ * cannot finish in time is not waited for, and the caller gets the last real failure at once.
+ */
+function fits(lifecycle: RequestLifecycle, budgetLeftMs: number, delayMs: number): boolean {
+  return delayMs <= budgetLeftMs && delayMs < lifecycle.remainingMs;
 }
 
 function failureReasonOf(error: unknown): FailureReason {
