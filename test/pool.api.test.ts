@@ -124,6 +124,9 @@ describe('pool options are validated', () => {
     [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['get'], statuses: [], networkErrors: true } } }, 'retry.leaveToCaller.methods'],
     [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [200], networkErrors: true } } }, 'retry.leaveToCaller.statuses'],
     [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [503] } } }, 'retry.leaveToCaller.networkErrors'],
+    [{ name: 'ok', origin: 'http://x', maxQueue: 5 }, 'maxQueue'],
+    [{ name: 'ok', origin: 'http://x', timeouts: { connectTimeout: 5 } }, 'timeouts.connectTimeout'],
+    [{ name: 'ok', origin: 'http://x', retry: { retries: 5 } }, 'retry.retries'],
   ])('rejects %j naming option %s', (options, option) => {
     let error: unknown;
     try {
@@ -135,6 +138,29 @@ describe('pool options are validated', () => {
     expect(error).toMatchObject({ code: 'POOLSCOPE_CONFIG_INVALID', option });
     expect((error as Error).message).toContain(option);
     expect((error as Error).message).not.toContain('pw');
+  });
+});
+
+describe('one pool name, one pool', () => {
+  it('refuses a second live pool of the same name in one registry, and frees the name once the first is closed', async () => {
+    const registry = new Registry();
+    const first = createPool({ name: 'twice', origin: 'http://127.0.0.1:1', connections: 20, registry });
+    let error: unknown;
+    try {
+      createPool({ name: 'twice', origin: 'http://127.0.0.1:2', connections: 5, registry });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PoolConfigError);
+    expect(error).toMatchObject({ option: 'name', pool: 'twice' });
+    // The live pool's gauges were not overwritten by the refused one.
+    expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: 'twice' })).toBe(20);
+    // Another registry is another namespace.
+    await createPool({ name: 'twice', origin: 'http://127.0.0.1:2', registry: new Registry() }).close();
+    await first.close();
+    const second = createPool({ name: 'twice', origin: 'http://127.0.0.1:2', connections: 5, registry });
+    expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: 'twice' })).toBe(5);
+    await second.close();
   });
 });
 

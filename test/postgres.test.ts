@@ -434,6 +434,11 @@ describe('instrumentPgPool', () => {
     expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: name })).toBe(3);
     expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name })).toBeGreaterThanOrEqual(1);
     expect(() => instrumentPgPool(existing, { name: 'again', registry })).toThrow(PoolConfigError);
+    // Another pg.Pool under a name already live in this registry would overwrite its gauges: refused.
+    const other = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    cleanups.push(() => other.end());
+    expect(() => instrumentPgPool(other, { name, registry })).toThrow(expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option: 'name' }));
+    expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: name })).toBe(3);
   });
 });
 

@@ -169,7 +169,6 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   constructor(pool: Pool, settings: Settings) {
     super();
     if (instrumented.has(pool)) throw new PoolConfigError('pool', 'is already instrumented by poolscope', settings.name);
-    instrumented.add(pool);
     const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, ...options } = settings;
     this.name = settings.name;
     this.options = options;
@@ -178,6 +177,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.#connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
     this.#operations = new OperationNames(operations, maxOperations);
     this.#metrics = metricsFor(registry);
+    this.#metrics.register(this);
+    instrumented.add(pool);
     this.#recorder = new PoolRecorder(this.name, this.#metrics, statsWindowSize, (operation, outcome, reason, status, durationMs) => {
       if (this.listenerCount('request:end') > 0) this.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
     });
@@ -188,7 +189,6 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     if (this.options.leakDetectionThresholdMs > 0) this.#pgMetrics.leaks.inc({ pool: this.name }, 0);
     this.#watchPool();
     this.#patchPool();
-    this.#metrics.pools.add(this);
   }
 
   /** The underlying `pg.Pool` (its `connect` and `query` are instrumented too). */

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ACQUIRE_WAIT_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
+import { PoolConfigError } from '../errors/index.js';
 import { ResolvedHistogram } from './resolved-histogram.js';
 import { VERSION } from './registry.js';
 
@@ -27,7 +28,21 @@ export type BuildMode = 'library' | 'demo' | 'live';
  * scrape time from the live pools (`collect()`), so there is no state to keep in step by hand.
  */
 export class PoolscopeMetrics {
+  /** The live pools whose gauges this registry reports, one per name. */
   readonly pools = new Set<LivePoolGauges>();
+
+  /**
+   * Adds a pool to the live set. Two live pools of one name would write the same series (the last one read
+   * wins at every scrape), so a name already live here is refused; `close()` frees it.
+   */
+  register(pool: LivePoolGauges): void {
+    for (const live of this.pools) {
+      if (live.name === pool.name) {
+        throw new PoolConfigError('name', 'a live pool of this name already records into this registry: close it first, or pick another name', pool.name);
+      }
+    }
+    this.pools.add(pool);
+  }
 
   readonly connections: Gauge<'pool' | 'state'>;
   readonly connectionsMax: Gauge<'pool'>;

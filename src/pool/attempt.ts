@@ -171,6 +171,8 @@ class Hop implements Dispatcher.DispatchHandler {
   onRequestUpgrade(controller: Controller, status: number, headers: Headers, socket: never): void {
     if (this.#legacy) this.inner.onUpgrade?.(status, controller.rawHeaders ?? rawHeadersOf(headers), socket);
     else this.inner.onRequestUpgrade?.(controller, status, headers, socket);
+    // An upgraded socket leaves undici: the hop is over for the pool.
+    this.attempt.hopEnded(this, 'complete', undefined);
   }
 
   onResponseStart(controller: Controller, status: number, headers: Headers, statusMessage?: string): void {

@@ -141,6 +141,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (typeof name !== 'string' || !POOL_NAME_PATTERN.test(name)) {
     throw new PoolConfigError('name', 'must match [a-z][a-z0-9_]* (it becomes the "pool" label)');
   }
+  rejectUnknown(options, POOL_OPTION_NAMES, '', name);
+  if (options.timeouts !== undefined) rejectUnknown(options.timeouts, TIMEOUT_NAMES, 'timeouts.', name);
+  if (options.retry !== undefined && options.retry !== false) rejectUnknown(options.retry, RETRY_NAMES, 'retry.', name);
   const origin = resolveOrigin(options.origin, name);
   const connections = integer(options.connections, POOL_DEFAULTS.connections, 'connections', name, 1);
   const timeouts: PoolTimeouts = {
@@ -191,6 +194,23 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
     tls: options.tls,
   };
+}
+
+// Every option `createPool` knows: a typo (`maxQueue`) or an option of a newer version is refused, not ignored.
+const POOL_OPTION_NAMES = new Set<string>([
+  'name', 'origin', 'connections', 'keepAliveTimeoutMs', 'allowH2', 'maxConcurrent', 'maxQueued', 'timeouts', 'retry',
+  'registry', 'operations', 'maxOperations', 'operationOf', 'statsWindowSize', 'tls',
+] satisfies Array<keyof PoolOptions>);
+const TIMEOUT_NAMES = new Set<string>(['connectMs', 'headersMs', 'bodyMs', 'acquireMs', 'requestMs'] satisfies Array<keyof PoolTimeouts>);
+const RETRY_NAMES = new Set<string>([
+  'maxRetries', 'baseDelayMs', 'maxDelayMs', 'budgetMs', 'statuses', 'nonIdempotent', 'leaveToCaller',
+] satisfies Array<keyof RetryOptions>);
+
+function rejectUnknown(value: object, known: ReadonlySet<string>, prefix: string, pool: string): void {
+  if (value === null || typeof value !== 'object') throw new PoolConfigError(prefix.slice(0, -1) || 'options', 'must be an object', pool);
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw new PoolConfigError(`${prefix}${key}`, `is not an option of createPool (known: ${[...known].join(', ')})`, pool);
+  }
 }
 
 function callerRetries(value: CallerRetries, pool: string): CallerRetries {

@@ -62,6 +62,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     const resolved = (this.options = resolvePoolOptions(options));
     this.name = resolved.name;
     this.origin = resolved.origin;
+    this.#metrics = metricsFor(resolved.registry ?? defaultRegistry);
+    this.#metrics.register(this);
     const { timeouts } = resolved;
     this.dispatcher = new UndiciPool(resolved.origin, {
       connections: resolved.connections,
@@ -78,13 +80,11 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     });
     this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
     this.#operations = new OperationNames(resolved.operations, resolved.maxOperations);
-    this.#metrics = metricsFor(resolved.registry ?? defaultRegistry);
     this.#recorder = new PoolRecorder(this.name, this.#metrics, resolved.statsWindowSize, (operation, outcome, reason, status, durationMs) => {
       if (this.listenerCount('request:end') > 0) this.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
     });
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     this.#watchSockets();
-    this.#metrics.pools.add(this);
   }
 
   /**
