@@ -1,14 +1,17 @@
 /**
  * 4. Overhead: `pool.fetch` (limiter, retries armed, phase and request timeouts, every metric on) vs raw
  * `undici.fetch` on an undici `Pool` built with the same options and no metrics, against a bare node:http
- * server in the other process. Rounds alternate A B B A ... so drift on a shared machine cancels; the ratio
- * is the median of the adjacent pairs' ratios (robust to a slow stretch hitting one variant), the req/s and
- * µs figures are medians over rounds.
+ * server in the other process; and, side by side, what a metrics-minded user adds instead: raw `undici.fetch`
+ * with OpenTelemetry's undici instrumentation on (a span per request + `http.client.request.duration`).
+ * Each round runs the three variants in a rotating order so drift on a shared machine cancels; a ratio is the
+ * median of the rounds' own ratios (robust to a slow stretch hitting one variant), the req/s and µs figures
+ * are medians over rounds.
  */
 import { Registry } from 'prom-client';
 import { Pool, fetch as undiciFetch } from 'undici';
 import { createPool } from '../../dist/src/index.js';
 import { forEachConcurrently, median, now, ratio, round } from '../lib/measure.js';
+import { otelUndici } from '../lib/otel-undici.js';
 import { withUpstream } from '../lib/upstreams.js';
 
 export const id = 'overhead';
@@ -59,29 +62,43 @@ export async function run(ctx) {
         ...(upstream.ca && { tls: { ca: upstream.ca } }),
       });
       const raw = rawPoolLike(pool, upstream.ca);
+      const otel = otelUndici();
       const variants = {
         poolscope: () => consume(pool.fetch(url)),
         raw: () => consume(undiciFetch(url, { dispatcher: raw })),
+        otel: () => consume(undiciFetch(url, { dispatcher: raw })),
       };
       const roundOf = async (name, count) => {
         const send = variants[name];
-        const start = now();
-        await forEachConcurrently(count, mode.concurrency, () => send());
-        return (count / (now() - start)) * 1000;
+        if (name === 'otel') otel.enable();
+        try {
+          const start = now();
+          await forEachConcurrently(count, mode.concurrency, () => send());
+          return (count / (now() - start)) * 1000;
+        } finally {
+          otel.disable();
+        }
       };
+      const names = ['poolscope', 'raw', 'otel'];
       try {
         // Warm-up: JIT, sockets open on both.
-        for (const name of ['poolscope', 'raw', 'poolscope', 'raw']) await roundOf(name, Math.ceil(perRound / 2));
-        const throughput = { poolscope: [], raw: [] };
-        for (let pair = 0; pair < roundsPerVariant; pair++) {
-          const order = pair % 2 === 0 ? ['poolscope', 'raw'] : ['raw', 'poolscope'];
-          for (const name of order) throughput[name].push(await roundOf(name, perRound));
+        for (const name of [...names, ...names]) await roundOf(name, Math.ceil(perRound / 2));
+        const throughput = { poolscope: [], raw: [], otel: [] };
+        for (let round = 0; round < roundsPerVariant; round++) {
+          // Rotate, and reverse every other round: each variant runs first, middle and last equally often.
+          const rotated = names.map((_, i) => names[(i + round) % names.length]);
+          for (const name of round % 2 === 0 ? rotated : rotated.reverse()) throughput[name].push(await roundOf(name, perRound));
         }
+        const spans = await otel.exportedSpans();
+        if (spans < perRound) throw new Error(`the OpenTelemetry peer recorded ${spans} spans: it is not measuring what it claims`);
         const a = median(throughput.poolscope);
         const b = median(throughput.raw);
-        // Per-request figures from the median throughput; each pair's own ratio shows the spread.
+        const c = median(throughput.otel);
+        // Per-request figures from the median throughput; each round's own ratio shows the spread.
         const roundRatios = throughput.poolscope.map((value, i) => value / throughput.raw[i]);
         const pairedRatio = median(roundRatios);
+        const otelRatio = median(throughput.otel.map((value, i) => value / throughput.raw[i]));
+        const versusOtel = median(throughput.poolscope.map((value, i) => value / throughput.otel[i]));
         return {
           protocol: mode.protocol,
           concurrency: mode.concurrency,
@@ -89,21 +106,31 @@ export async function run(ctx) {
           rounds: roundsPerVariant,
           poolscopeRequestsPerSecond: round(a, 0),
           rawRequestsPerSecond: round(b, 0),
+          otelRequestsPerSecond: round(c, 0),
           ratio: round(pairedRatio, 3),
           ratioOfMedians: ratio(a, b, 3),
           roundRatioMin: round(Math.min(...roundRatios), 3),
           roundRatioMax: round(Math.max(...roundRatios), 3),
+          otelRatio: round(otelRatio, 3),
+          poolscopeVersusOtel: round(versusOtel, 3),
+          otelSpansExported: spans,
           poolscopeUsPerRequest: round(1e6 / a, 1),
           rawUsPerRequest: round(1e6 / b, 1),
+          otelUsPerRequest: round(1e6 / c, 1),
           instrumentationCostUs: round(1e6 / a - 1e6 / b, 1),
+          otelCostUs: round(1e6 / c - 1e6 / b, 1),
           metTarget: pairedRatio >= TARGET_RATIO,
         };
       } finally {
+        await otel.shutdown();
         await pool.close();
         await raw.close();
       }
     });
-    ctx.log(`overhead ${mode.protocol} c=${mode.concurrency}: ${row.ratio}× (${row.instrumentationCostUs} µs/request)`);
+    ctx.log(
+      `overhead ${mode.protocol} c=${mode.concurrency}: ${row.ratio}× raw (${row.instrumentationCostUs} µs/request); ` +
+        `OpenTelemetry undici ${row.otelRatio}× raw (${row.otelCostUs} µs/request); poolscope ${row.poolscopeVersusOtel}× OpenTelemetry`,
+    );
     results.push(row);
   }
   const headline = results[0];
@@ -112,8 +139,9 @@ export async function run(ctx) {
       poolConnections: connections,
       maxConcurrent: connections,
       roundsPerVariant,
-      order: 'ABBA pairs',
-      ratio: 'median of the pairs\' ratios',
+      order: 'poolscope, raw, OpenTelemetry rotated each round, every other round reversed',
+      ratio: 'median of the rounds\' ratios',
+      peer: '@opentelemetry/instrumentation-undici (span per request, BatchSpanProcessor; http.client.request.duration) on raw undici.fetch',
       server: 'bare node:http, other process',
     },
     results,
@@ -121,6 +149,8 @@ export async function run(ctx) {
       ratio: headline.ratio,
       instrumentationCostUs: headline.instrumentationCostUs,
       allRatios: Object.fromEntries(results.map((r) => [`${r.protocol}_c${r.concurrency}`, r.ratio])),
+      otelRatio: headline.otelRatio,
+      poolscopeVersusOtel: headline.poolscopeVersusOtel,
     },
     target: {
       description: `pool.fetch throughput ≥ ${TARGET_RATIO}× raw undici.fetch (HTTP, ${headline.concurrency} in flight)`,
@@ -131,21 +161,27 @@ export async function run(ctx) {
       measured: results.map((r) => `${r.protocol} c=${r.concurrency}: ${r.ratio}×`).join(', '),
     },
     table: {
-      headers: ['protocol', 'in flight', 'poolscope req/s', 'raw req/s', 'ratio (median of pairs)', 'pair ratios', 'poolscope µs/req', 'raw µs/req', 'instrumentation µs/req'],
+      headers: [
+        'protocol', 'in flight', 'poolscope req/s', 'raw req/s', 'OpenTelemetry req/s', 'poolscope ÷ raw', 'round ratios',
+        'OpenTelemetry ÷ raw', 'poolscope ÷ OpenTelemetry', 'poolscope µs/req added', 'OpenTelemetry µs/req added',
+      ],
       rows: results.map((r) => [
         r.protocol,
         r.concurrency,
         r.poolscopeRequestsPerSecond,
         r.rawRequestsPerSecond,
+        r.otelRequestsPerSecond,
         r.ratio,
         `${r.roundRatioMin}–${r.roundRatioMax}`,
-        r.poolscopeUsPerRequest,
-        r.rawUsPerRequest,
+        r.otelRatio,
+        r.poolscopeVersusOtel,
         r.instrumentationCostUs,
+        r.otelCostUs,
       ]),
     },
     notes: [
-      'ratio = median over the ABBA pairs of poolscope ÷ raw throughput; req/s and µs are medians over rounds.',
+      'ratio = median over the rounds of poolscope ÷ raw throughput; req/s and µs are medians over rounds.',
+      'OpenTelemetry = raw undici.fetch with @opentelemetry/instrumentation-undici enabled for its rounds only (a span per request through a BatchSpanProcessor, the http.client.request.duration histogram), exporters that drop what they get.',
       'µs/request = 1 / median throughput; with 10 in flight that is the client\'s CPU time per request (the client is the bottleneck on one core).',
       'Both variants go through undici.fetch (WHATWG Request/Response, body stream); poolscope adds its limiter slot, request lifecycle, dispatcher wrapper, and metric updates.',
     ],
