@@ -152,6 +152,25 @@ describe('a redirect never escapes the pool and is one request', () => {
   });
 });
 
+describe('a failure mid-body reaches the caller typed', () => {
+  it('errors the body of a reset mid-stream with PoolRequestError as the cause, undici\'s error below it', async () => {
+    const server = await upstream((req, res) => {
+      res.writeHead(200);
+      res.write('first chunk', () => setImmediate(() => req.socket.destroy()));
+    });
+    const registry = new Registry();
+    const p = pool({ name: 'midbodyreset', origin: server.origin, registry });
+    const response = await p.fetch(`${server.origin}/`);
+    const ended = once(p, 'request:end');
+    const error = await response.text().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).cause).toBeInstanceOf(PoolRequestError);
+    expect((error as Error).cause).toMatchObject({ code: 'POOLSCOPE_REQUEST_FAILED', pool: 'midbodyreset' });
+    expect(((error as Error).cause as Error).cause).toMatchObject({ code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) });
+    expect((await ended)[0]).toMatchObject({ outcome: 'error', reason: 'other', status: 200 });
+  });
+});
+
 describe('requestMs is the whole budget, retries and waits included', () => {
   it('ends at the deadline when a reset first attempt is followed by a silent second one', async () => {
     let seen = 0;

@@ -27,8 +27,6 @@ const CHECKED_POOLS = DEMO_POOLS.filter((pool) => pool !== 'pinecone_control');
  * its first event, and each is proven instead by `promtool test rules` (alerts/tests/recording.test.yml).
  */
 const NO_DEMO_DATA: Record<string, string> = {
-  'pool_reason:poolscope_pool_connection_errors:rate5m':
-    'the demo simulators never refuse or reset a connection, and poolscope_pool_connection_errors_total{reason} appears with the first failed connect',
   'pool:poolscope_pool_leaks:increase1h':
     'the demo never holds a Postgres client for the service\'s 30 s leak threshold, and poolscope_pool_leaks_total appears with the first leak',
 };
