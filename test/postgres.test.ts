@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   PgAcquireTimeoutError,
   createPgPool,
@@ -286,6 +288,56 @@ describe('idle connections and closing', () => {
     await expect(p.query('SELECT 1')).rejects.toMatchObject({ code: 'POOLSCOPE_POOL_CLOSED' });
     never.open();
     await stuck;
+  });
+});
+
+describe('close(deadlineMs) returns by its deadline, whatever the database does', () => {
+  /** A TCP listener that accepts and never says a word: a database that never answers. */
+  async function blackholedDatabase(): Promise<{ url: string; accepted: () => number }> {
+    const sockets = new Set<net.Socket>();
+    let accepted = 0;
+    const server = net.createServer((socket) => {
+      accepted++;
+      sockets.add(socket);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    return { url: `postgres://postgres@127.0.0.1:${(server.address() as net.AddressInfo).port}/test`, accepted: () => accepted };
+  }
+
+  it.each([0, 5_000])('with a client still connecting to a database that never answers (connectionTimeoutMs %i)', async (connectionTimeoutMs) => {
+    const db = await blackholedDatabase();
+    const p = createPgPoolSync(pg, { connectionString: db.url, name: uniqueName(), connectionTimeoutMs, registry: new Registry(), logger: captureLogger() });
+    const query = p.query('SELECT 1').catch((e: unknown) => e);
+    await vi.waitFor(() => expect(db.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
+    const started = performance.now();
+    await p.close(500);
+    expect(performance.now() - started).toBeLessThan(500 + 100);
+    expect(p.pool.totalCount).toBe(0);
+    expect(await query).toMatchObject({ code: expect.stringMatching(/^POOLSCOPE_/) });
+  });
+
+  it('cancels a statement still running at the deadline on the server, not only on the client', async () => {
+    const name = uniqueName();
+    const p = await createPgPool({ connectionString: DATABASE_URL, name, registry: new Registry(), logger: captureLogger() });
+    const sleeping = p.query('SELECT pg_sleep(600)').catch((e: unknown) => e);
+    const running = async () => {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE '%pg_sleep(600)%'",
+        [`poolscope:${name}`],
+      );
+      return rows[0]!.n;
+    };
+    await vi.waitFor(async () => expect(await running()).toBe(1), { timeout: 5_000, interval: 20 });
+    const started = performance.now();
+    await p.close(400);
+    expect(performance.now() - started).toBeLessThan(400 + 100);
+    expect(await sleeping).toBeInstanceOf(Error);
+    await vi.waitFor(async () => expect(await running()).toBe(0), { timeout: 5_000, interval: 20 });
   });
 });
 

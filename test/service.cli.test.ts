@@ -216,6 +216,32 @@ describe('poolscope (the npm start binary)', () => {
       expect(run.lines.at(-1)).toMatchObject({ msg: 'stopped', drained: true });
     });
 
+    it('exits within SHUTDOWN_TIMEOUT_MS when the database accepts connections and never answers', async () => {
+      const sockets = new Set<net.Socket>();
+      const blackhole = net.createServer((socket) => void sockets.add(socket));
+      blackhole.listen(0, '127.0.0.1');
+      await once(blackhole, 'listening');
+      try {
+        const run = start({
+          PORT: '0',
+          DATABASE_URL: `postgres://postgres@127.0.0.1:${(blackhole.address() as AddressInfo).port}/test`,
+          DATABASE_CONNECTION_TIMEOUT_MS: '0',
+          SHUTDOWN_TIMEOUT_MS: '1000',
+          MONITORING_TOKEN: TOKEN,
+        });
+        await listeningUrl(run);
+        // The start-up health round is stuck opening a connection the database never completes.
+        await vi.waitFor(() => expect(sockets.size).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+        const signalled = performance.now();
+        run.child.kill('SIGTERM');
+        expect(await run.exit).toEqual({ code: 0, signal: null });
+        expect(performance.now() - signalled).toBeLessThan(1_000 + 500);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        blackhole.close();
+      }
+    });
+
     it('cuts off what is still running at SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
       const { run, inFlight } = await liveService({ SHUTDOWN_TIMEOUT_MS: '300' });
       run.child.kill('SIGTERM');

@@ -247,8 +247,10 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   }
 
   /**
-   * Stops taking work and ends the pg pool once every client is back; clients still held at `deadlineMs`
-   * (leaks) are closed. Instrumented pools are ended too: the pool is the app's, but so is the call.
+   * Stops taking work and ends the pg pool once every client is back. It returns by `deadlineMs` whatever state
+   * the clients are in: near the deadline, statements still running on held clients are cancelled on the server
+   * (PostgreSQL's cancel request), and every connection left — held, or still being opened to a database that
+   * does not answer — is dropped. Instrumented pools are ended too: the pool is the app's, but so is the call.
    */
   close(deadlineMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
@@ -258,16 +260,28 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
           () => true,
           () => true,
         );
-        const timer = sleep(deadlineMs, false, { ref: false });
-        if (!(await Promise.race([ended, timer]))) {
-          for (const client of [...this.#held.keys()]) client.release(new PoolClosedError(this.name));
-          await ended;
+        // The last part of the deadline is kept for cancelling on the server, which takes a round trip.
+        const forceBudgetMs = Math.min(CANCEL_BUDGET_MS, Math.floor(deadlineMs / 4));
+        if (!(await Promise.race([ended, sleep(deadlineMs - forceBudgetMs, false, { ref: false })]))) {
+          await this.#force(forceBudgetMs);
+          await Promise.race([ended, sleep(forceBudgetMs, false, { ref: false })]);
         }
       }
       for (const checkout of this.#held.values()) clearTimeout(checkout.timer);
       this.#metrics.pools.delete(this);
     })();
     return this.#closing;
+  }
+
+  /** The deadline has come: cancel what held clients still run, then drop every connection pg still has. */
+  async #force(budgetMs: number): Promise<void> {
+    const pool = this.#pool as unknown as PgPoolInternals;
+    const held = [...this.#held.keys()];
+    await Promise.all(held.map((client) => cancelRunning(pool, client, budgetMs)));
+    // A cancelled statement usually hands its client back by itself meanwhile.
+    for (const client of held) if (this.#held.has(client)) client.release(new PoolClosedError(this.name));
+    // Clients still connecting are in no queue pg-pool can end; their sockets are all there is to close.
+    for (const client of [...(pool._clients ?? [])]) (client as unknown as PgClientInternals).connection?.stream?.destroy();
   }
 
   get closed(): boolean {
@@ -682,6 +696,51 @@ function integer(value: unknown, fallback: number, option: string, pool: string,
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new PoolConfigError(option, 'must be an integer', pool);
   if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
   return value;
+}
+
+/** Longest part of a `close()` deadline spent cancelling running statements on the server. */
+const CANCEL_BUDGET_MS = 1_000;
+
+/** What `close()` needs of pg-pool and pg that their types do not declare (stable across pg 8). */
+interface PgPoolInternals {
+  _clients?: PoolClient[];
+  Client: new (config: unknown) => { connection: PgConnectionInternals; cancel(client: PoolClient, query: unknown): void };
+  options: unknown;
+}
+interface PgConnectionInternals {
+  stream?: { destroy(): void };
+  on(event: 'error' | 'end', listener: () => void): void;
+}
+interface PgClientInternals {
+  activeQuery?: unknown;
+  processID?: number | null;
+  connection?: PgConnectionInternals;
+}
+
+/**
+ * Asks the server to cancel what `client` is running: PostgreSQL's cancel request, sent on a connection of its
+ * own with the client's backend key — no login, so it works even when the server is at `max_connections`.
+ * Resolves once the server has taken it (it closes that connection) or after `timeoutMs`, whichever is first.
+ */
+function cancelRunning(pool: PgPoolInternals, client: PoolClient, timeoutMs: number): Promise<void> {
+  const { activeQuery, processID } = client as unknown as PgClientInternals;
+  if (!activeQuery || !processID) return Promise.resolve();
+  const canceller = new pool.Client(pool.options);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      canceller.connection.stream?.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    canceller.connection.on('error', done);
+    canceller.connection.on('end', done);
+    try {
+      canceller.cancel(client, activeQuery);
+    } catch {
+      done();
+    }
+  });
 }
 
 const OWN_FILE = fileURLToPath(import.meta.url);
