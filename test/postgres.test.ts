@@ -162,6 +162,49 @@ describe('min connections', () => {
   });
 });
 
+describe('min with pg\'s maxUses', () => {
+  const created = (registry: Registry, name: string) => metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name });
+  /** Watches for `ms`: the absence of new connections is the behaviour under test, so it takes a window. */
+  const quietFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('does not spend a use on warming: max 1, min 1, maxUses 1 serves two callers and then sits still', async () => {
+    const name = uniqueName();
+    const registry = new Registry();
+    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, max: 1, min: 1, pg: { maxUses: 1 }, registry, logger: captureLogger() });
+    cleanups.push(() => p.close(2_000));
+    await nthEvent(p, 'connect', 1);
+    // Two callers for one client: the second waits, and must be served before any refill.
+    const answers = await Promise.all([p.query('SELECT 1 AS n'), p.query('SELECT 2 AS n')]);
+    expect(answers.map((a) => a.rows[0])).toEqual([{ n: 1 }, { n: 2 }]);
+    // warm-up, the two callers' (each retired after its one use), and one refill back to min.
+    await vi.waitFor(async () => expect(await created(registry, name)).toBe(3), { timeout: 5_000, interval: 10 });
+    await quietFor(300);
+    expect(await created(registry, name)).toBe(3);
+    expect(p.live().idleConnections).toBe(1);
+  });
+
+  it('opens one connection, not a stream of them, for min 1 with maxUses 1 and no traffic', async () => {
+    const name = uniqueName();
+    const registry = new Registry();
+    await pool({ name, max: 2, min: 1, pg: { maxUses: 1 }, registry });
+    await quietFor(300);
+    expect(await created(registry, name)).toBe(1);
+    expect(await serverConnections(`poolscope:${name}`)).toBe(1);
+  });
+
+  it('backs off refilling while the database kills every connection it opens', async () => {
+    const name = uniqueName();
+    const registry = new Registry();
+    await pool({ name, max: 2, min: 1, registry });
+    const until = performance.now() + 1_500;
+    while (performance.now() < until) {
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`poolscope:${name}`]);
+    }
+    // The first refill at once, the next after 1 s, the one after that not before 3 s.
+    expect(await created(registry, name)).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('createPgPoolSync', () => {
   it('returns the pool at once and opens min connections in the background', async () => {
     const name = uniqueName();

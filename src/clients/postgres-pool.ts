@@ -164,6 +164,11 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   readonly #acquireWait: HistogramChild;
   readonly #usage: HistogramChild;
   #closing: Promise<void> | undefined;
+  readonly #refill: { timer: NodeJS.Timeout | undefined; lastAt: number; delayMs: number } = {
+    timer: undefined,
+    lastAt: Number.NEGATIVE_INFINITY,
+    delayMs: 0,
+  };
 
   /** @internal Use `createPgPool()` or `instrumentPgPool()`. */
   constructor(pool: Pool, settings: Settings) {
@@ -255,6 +260,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   close(deadlineMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
       const pool = this.#pool;
+      clearTimeout(this.#refill.timer);
       if (!pool.ending) {
         const ended = pool.end().then(
           () => true,
@@ -288,6 +294,31 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     return this.#closing !== undefined;
   }
 
+  /** HikariCP's minimumIdle: replace a lost connection so `min` stay open (pg only stops reaping them). */
+  #needsRefill(): boolean {
+    const pool = this.#pool;
+    // Waiters come first: pg-pool opens their connections itself, and those count towards `min` too.
+    return this.#settings.owned && !this.#closing && !pool.ending && pool.totalCount < this.options.min && pool.waitingCount === 0;
+  }
+
+  /**
+   * Refills towards `min`, at once after a quiet spell, but backing off (1 s, 2 s, 4 s... up to 30 s) while
+   * connections die as fast as they are opened, so a database that drops every connection cannot make us spin.
+   */
+  #scheduleRefill(): void {
+    if (this.#refill.timer || !this.#needsRefill()) return;
+    const refill = this.#refill;
+    const sinceLastMs = performance.now() - refill.lastAt;
+    refill.delayMs = sinceLastMs < REFILL_INTERVAL_MS ? Math.min(REFILL_MAX_DELAY_MS, Math.max(REFILL_INTERVAL_MS, refill.delayMs * 2)) : 0;
+    refill.timer = setTimeout(() => {
+      refill.timer = undefined;
+      if (!this.#needsRefill()) return;
+      refill.lastAt = performance.now();
+      void this.warm(this.options.min - this.#pool.totalCount);
+    }, refill.delayMs);
+    refill.timer.unref();
+  }
+
   /** @internal Opens `count` clients and returns them to the pool idle. Failures are counted and logged, never thrown. */
   async warm(count: number): Promise<number> {
     const attempts = await Promise.allSettled(Array.from({ length: count }, () => this.#checkout(false, true)));
@@ -295,7 +326,12 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     let failure: unknown;
     for (const attempt of attempts) {
       if (attempt.status === 'fulfilled') {
-        attempt.value.release();
+        // pg-pool counts every release towards `maxUses` (pg-pool 3: `_poolUseCount`, bumped inside release());
+        // a warm-up is not a use: with maxUses 1 it would retire every client it opened, and the refill that
+        // follows would open the next one, forever. Taking one off first leaves the count where it was.
+        const client = attempt.value as PoolClient & { _poolUseCount?: number };
+        client._poolUseCount = (client._poolUseCount ?? 0) - 1;
+        client.release();
         opened++;
       } else failure ??= attempt.reason;
     }
@@ -421,11 +457,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     pool.on('remove', () => {
       this.#recorder.connectionClosed();
       if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
-      // HikariCP's minimumIdle: replace a lost connection so `min` stay open (pg only stops reaping them).
-      const { min } = this.options;
-      if (this.#settings.owned && min > 0 && !this.#closing && !pool.ending && pool.totalCount < min) {
-        void this.warm(min - pool.totalCount);
-      }
+      this.#scheduleRefill();
     });
     // An idle client's connection broke (server restart, pg_terminate_backend, network): pg has already
     // dropped it. Without a listener this 'error' would crash the process.
@@ -697,6 +729,10 @@ function integer(value: unknown, fallback: number, option: string, pool: string,
   if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
   return value;
 }
+
+/** Refills closer together than this mean connections are dying young: the next one waits, doubling up to the max. */
+const REFILL_INTERVAL_MS = 1_000;
+const REFILL_MAX_DELAY_MS = 30_000;
 
 /** Longest part of a `close()` deadline spent cancelling running statements on the server. */
 const CANCEL_BUDGET_MS = 1_000;
