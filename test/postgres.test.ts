@@ -537,6 +537,47 @@ describe('instrumentPgPool', () => {
   });
 });
 
+describe('pool.query keeps pg-pool\'s semantics', () => {
+  /** Active statements of an application_name, from the admin connection. */
+  async function activeStatements(applicationName: string): Promise<number> {
+    const { rows } = await admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+      [applicationName],
+    );
+    return rows[0]!.n;
+  }
+
+  it.each(['plain pg-pool', 'instrumented'])('%s: a query config carrying a callback holds its client until the statement ends', async (kind) => {
+    const name = uniqueName();
+    const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
+    cleanups.push(() => raw.end());
+    if (kind === 'instrumented') instrumentPgPool(raw, { name, registry: new Registry() });
+    const callback = vi.fn();
+    const result = raw.query({ text: 'SELECT pg_sleep(0.3), 1 AS one', callback } as unknown as string);
+    await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
+    expect(raw.idleCount).toBe(0);
+    expect(raw.totalCount).toBe(1);
+    expect(await result).toMatchObject({ rows: [{ one: 1 }] });
+    expect(callback).not.toHaveBeenCalled(); // pg-pool replaces it with its own
+  });
+
+  it.each(['plain pg-pool', 'instrumented', 'PgPool.query'])('%s: an error on the checked-out client fails the query at once', async (kind) => {
+    const name = uniqueName();
+    const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
+    cleanups.push(() => raw.end());
+    const instrumented = kind === 'plain pg-pool' ? undefined : instrumentPgPool(raw, { name, registry: new Registry() });
+    const acquired = once(raw, 'acquire') as Promise<[pg.PoolClient]>;
+    const query = (kind === 'PgPool.query' ? instrumented!.query('SELECT pg_sleep(30)') : raw.query('SELECT pg_sleep(30)')).catch((e: unknown) => e);
+    const [client] = await acquired;
+    await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
+    const started = performance.now();
+    client.emit('error', new Error('expected'));
+    expect(await query).toMatchObject({ message: 'expected' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await vi.waitFor(() => expect(raw.totalCount).toBe(0), { timeout: 5_000, interval: 10 });
+  });
+});
+
 describe('the reference 004 database facade', () => {
   it('answers getStats, getPoolConfig, getQueueStatus and a SELECT 1 health check from the pool', async () => {
     const name = uniqueName();

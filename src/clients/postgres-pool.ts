@@ -213,7 +213,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
    */
   query<R extends QueryResultRow = QueryResultRow>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
     const verb = sqlVerb(typeof text === 'string' ? text : text.text);
-    return this.#execute(this.#recorderFor(verb), (client) => client.query<R>(text, values), true);
+    return this.#execute(this.#recorderFor(verb), (client) => queryOn<R>(client, text, values), true, true);
   }
 
   /**
@@ -223,7 +223,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
    * Do not call `client.release()` inside `fn`. Names beyond `maxOperations` are recorded as `other`.
    */
   run<T>(operation: string, fn: (client: PoolClient) => Promise<T> | T): Promise<T> {
-    return this.#execute(this.#recorderFor(this.#operations.labelFor(operation)), fn, true);
+    return this.#execute(this.#recorderFor(this.#operations.labelFor(operation)), fn, true, false);
   }
 
   /** A plain snapshot, the same shape as the HTTP pools', computed from pg's live counts now. */
@@ -341,7 +341,12 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     return opened;
   }
 
-  async #execute<T>(recorder: OperationRecorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean): Promise<T> {
+  /**
+   * Checks a client out, runs `fn` on it, records the outcome and gives the client back (closed if it broke).
+   * `failFast` (one-statement queries, as pg-pool's `query()`): an error the client emits meanwhile fails the
+   * call at once and closes the client, instead of waiting for a statement that may never settle.
+   */
+  async #execute<T>(recorder: OperationRecorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean, failFast: boolean): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#checkout(typed, false);
@@ -357,12 +362,21 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     // A checked-out client has no pool listener: without ours a connection lost between two statements of
     // `fn` would be an uncaught 'error' event.
     let lost: Error | undefined;
-    const onError = (error: Error) => (lost = error);
+    let failNow: ((error: Error) => void) | undefined;
+    const onError = (error: Error) => {
+      lost ??= error;
+      failNow?.(error);
+    };
     client.on('error', onError);
     const startedAt = performance.now();
     let failed: unknown;
     try {
-      const result = await fn(client);
+      let result: T;
+      if (failFast) {
+        const running = Promise.resolve(fn(client));
+        running.catch(() => undefined); // settles after we have moved on when the client broke first
+        result = await Promise.race([running, new Promise<never>((_, reject) => (failNow = reject))]);
+      } else result = await fn(client);
       recorder.finish('success', undefined, undefined, performance.now() - startedAt);
       return result;
     } catch (error) {
@@ -496,8 +510,9 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
       const verb = sqlVerb(isText ? text : (text as QueryConfig).text);
       const result = this.#execute(
         this.#recorderFor(verb),
-        (client) => client.query(text as string | QueryConfig, values as unknown[] | undefined),
+        (client) => queryOn(client, text as string | QueryConfig, values as unknown[] | undefined),
         false,
+        true,
       );
       if (typeof callback !== 'function') return result;
       const cb = callback as QueryCallback;
@@ -728,6 +743,17 @@ function integer(value: unknown, fallback: number, option: string, pool: string,
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new PoolConfigError(option, 'must be an integer', pool);
   if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
   return value;
+}
+
+/**
+ * Runs one statement with an explicit callback, as pg-pool's `query()` does: a `callback` in a query config is
+ * then replaced (pg-pool's behaviour too) instead of making `client.query` return before the statement ends.
+ */
+function queryOn<R extends QueryResultRow = QueryResultRow>(client: PoolClient, text: string | QueryConfig, values: unknown[] | undefined): Promise<QueryResult<R>> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | undefined, result: QueryResult<R>) => (error ? reject(error) : resolve(result));
+    (client.query as unknown as (t: unknown, v: unknown, cb: typeof done) => void)(text, values, done);
+  });
 }
 
 /** Refills closer together than this mean connections are dying young: the next one waits, doubling up to the max. */
