@@ -162,6 +162,25 @@ describe('min connections', () => {
   });
 });
 
+describe('pg options poolscope sets itself', () => {
+  it.each([
+    [{ pg: { max: 20 } }, 'pg.max'],
+    [{ pg: { poolSize: 20 } }, 'pg.poolSize'],
+    [{ pg: { idleTimeoutMillis: 1 } }, 'pg.idleTimeoutMillis'],
+    [{ connectionString: DATABASE_URL, pg: { connectionString: DATABASE_URL } }, 'pg.connectionString'],
+    [{ statementTimeoutMs: 100, pg: { statement_timeout: 200 } }, 'pg.statement_timeout'],
+  ])('refuses %j, which would be silently overridden, naming %s', (options, option) => {
+    expect(() => createPgPoolSync(pg, options as PgPoolOptions)).toThrow(expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option }));
+  });
+
+  it('still takes pg options it does not set: ssl, maxUses, a connectionString given only under pg', async () => {
+    const p = createPgPoolSync(pg, { name: uniqueName(), pg: { connectionString: DATABASE_URL, maxUses: 5 }, registry: new Registry(), logger: captureLogger() });
+    cleanups.push(() => p.close(2_000));
+    await expect(p.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+    expect(p.pool.options.maxUses).toBe(5);
+  });
+});
+
 describe('min with pg\'s maxUses', () => {
   const created = (registry: Registry, name: string) => metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name });
   /** Watches for `ms`: the absence of new connections is the behaviour under test, so it takes a window. */

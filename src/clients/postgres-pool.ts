@@ -286,8 +286,9 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     await Promise.all(held.map((client) => cancelRunning(pool, client, budgetMs)));
     // A cancelled statement usually hands its client back by itself meanwhile.
     for (const client of held) if (this.#held.has(client)) client.release(new PoolClosedError(this.name));
-    // Clients still connecting are in no queue pg-pool can end; their sockets are all there is to close.
-    for (const client of [...(pool._clients ?? [])]) (client as unknown as PgClientInternals).connection?.stream?.destroy();
+    // Closing politely waits for the server; there is no time left for that. Clients still connecting are in
+    // no queue pg-pool can end at all: their sockets are all there is to close.
+    for (const client of new Set([...held, ...(pool._clients ?? [])])) (client as unknown as PgClientInternals).connection?.stream?.destroy();
   }
 
   get closed(): boolean {
@@ -689,6 +690,17 @@ function resolvePgPoolOptions(options: PgPoolOptions): Settings {
   if (options.pg !== undefined && (options.pg === null || typeof options.pg !== 'object')) {
     throw new PoolConfigError('pg', 'must be an object of pg.Pool options', name);
   }
+  // pg options poolscope sets from its own: one given under `pg` would be silently overridden, so it is refused.
+  const overridden: Record<string, keyof PgPoolOptions | undefined> = {
+    ...OWNED_PG_OPTIONS,
+    connectionString: connectionString === undefined ? undefined : 'connectionString',
+    statement_timeout: options.statementTimeoutMs ? 'statementTimeoutMs' : undefined,
+  };
+  for (const [pgOption, ours] of Object.entries(overridden)) {
+    if (ours !== undefined && options.pg !== undefined && pgOption in options.pg) {
+      throw new PoolConfigError(`pg.${pgOption}`, `would be overridden by poolscope's "${ours}" option: set that instead`, name);
+    }
+  }
   const max = integer(options.max, PG_POOL_DEFAULTS.max, 'max', name, 1);
   const min = integer(options.min, PG_POOL_DEFAULTS.min, 'min', name, 0);
   if (min > max) throw new PoolConfigError('min', 'must not be greater than max', name);
@@ -704,6 +716,15 @@ function resolvePgPoolOptions(options: PgPoolOptions): Settings {
     secrets: secretsOf(connectionString, options.pg?.password),
   };
 }
+
+/** pg.Pool options that `createPgPool` always sets itself, and the option of ours that sets each. */
+const OWNED_PG_OPTIONS: Record<string, keyof PgPoolOptions> = {
+  max: 'max',
+  poolSize: 'max', // pg-pool's legacy name for max
+  min: 'min',
+  idleTimeoutMillis: 'idleTimeoutMs',
+  connectionTimeoutMillis: 'connectionTimeoutMs',
+};
 
 function describeTarget(connectionString: string | undefined, config: PoolConfig): string | undefined {
   if (connectionString !== undefined) return redactUrl(connectionString);
