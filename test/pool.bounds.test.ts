@@ -92,6 +92,7 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
     expect(p.stats().pendingRequests).toBe(0);
     expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'acquire', reason: 'acquire_timeout' })).toBe(1);
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: 'acquire' })).toBe(2);
+    expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: 'acquire' })).toBe(1);
     gate.releaseAll();
     await (await first).text();
   });

@@ -265,6 +265,11 @@ describe('timeouts', () => {
     expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'acquire_timeout' })).toBe(1);
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_sum', { pool: name })).toBeGreaterThanOrEqual(0.2);
     expect(p.stats()).toMatchObject({ failedRequests: 1, failedConnections: 0 });
+    expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: name })).toBe(1);
+    // The app's own checkouts time out the same way, with pg's error unchanged, and count too.
+    await expect(p.pool.connect()).rejects.toThrow('timeout exceeded when trying to connect');
+    await expect(p.pool.query('SELECT 1')).rejects.toThrow('timeout exceeded when trying to connect');
+    expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: name })).toBe(3);
     held.open();
     await holding;
   });

@@ -435,7 +435,9 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   }
 
   #countCheckoutFailure(error: unknown): void {
-    if (isPgAcquireTimeout(error) || isPgPoolEnded(error)) return;
+    // Every timed-out checkout counts, the app's own pool.connect() and pool.query() too.
+    if (isPgAcquireTimeout(error)) return this.#recorder.acquireTimedOut();
+    if (isPgPoolEnded(error)) return;
     // Anything else pg-pool fails a checkout with is a new connection that could not be opened.
     const reason = pgConnectionErrorReason(error);
     this.#recorder.connectionFailed(reason);

@@ -54,6 +54,7 @@ export class PoolscopeMetrics {
   readonly acquireWait: ResolvedHistogram<'pool'>;
   readonly connectionsCreated: Counter<'pool'>;
   readonly connectionsClosed: Counter<'pool'>;
+  readonly acquireTimeouts: Counter<'pool'>;
   readonly connectionErrors: Counter<'pool' | 'reason'>;
   readonly requestDuration: ResolvedHistogram<'pool' | 'operation' | 'outcome'>;
   readonly requestFailures: Counter<'pool' | 'operation' | 'reason'>;
@@ -127,6 +128,12 @@ export class PoolscopeMetrics {
     this.connectionsClosed = new Counter({
       name: 'poolscope_pool_connections_closed_total',
       help: 'Sockets to the upstream that closed.',
+      labelNames: ['pool'] as const,
+      registers,
+    });
+    this.acquireTimeouts = new Counter({
+      name: 'poolscope_pool_acquire_timeouts_total',
+      help: 'Checkouts that gave up waiting for a slot or a database client (acquireMs / connectionTimeoutMs), whoever asked.',
       labelNames: ['pool'] as const,
       registers,
     });

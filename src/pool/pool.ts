@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool as UndiciPool, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import {
+  PoolAcquireTimeoutError,
   PoolClosedError,
   PoolOriginError,
   PoolscopeError,
@@ -197,6 +198,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       (release) => this.#started(recorder, release, performance.now() - waitStart),
       (error: unknown) => {
         this.#acquireWait.observe((performance.now() - waitStart) / 1000);
+        if (error instanceof PoolAcquireTimeoutError) this.#recorder.acquireTimedOut();
         // The caller's abort, whatever its reason (AbortError, TimeoutError, their own), is an abort.
         this.#reject(recorder, signal?.aborted && error === signal.reason ? 'aborted' : failureReasonOf(error));
         throw error;

@@ -58,6 +58,7 @@ export class PoolRecorder {
   readonly #retries = new Map<RetryReason, CounterChild>();
   readonly #created: CounterChild;
   readonly #closed: CounterChild;
+  readonly #acquireTimeouts: CounterChild;
   #counts = zeroCounts();
 
   constructor(
@@ -69,6 +70,7 @@ export class PoolRecorder {
     this.#window = new LatencyWindow(windowSize);
     this.#created = metrics.connectionsCreated.labels(pool);
     this.#closed = metrics.connectionsClosed.labels(pool);
+    this.#acquireTimeouts = exported(metrics.acquireTimeouts.labels(pool));
     // Every bounded reason is exported from 0, so `increase()` sees the first failure and a query can tell
     // "none happened" from "not recorded".
     for (const reason of CONNECTION_ERROR_REASONS) this.#connectionErrors.set(reason, exported(metrics.connectionErrors.labels(pool, reason)));
@@ -98,6 +100,11 @@ export class PoolRecorder {
     this.#connectionErrors.get(reason)!.inc();
     this.#counts.failedConnections++;
     this.#connectionErrorsPerMinute.record();
+  }
+
+  /** A checkout gave up waiting for a slot or a client (HikariCP's `timeout` count). */
+  acquireTimedOut(): void {
+    this.#acquireTimeouts.inc();
   }
 
   retried(reason: RetryReason): void {
