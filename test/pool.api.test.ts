@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
-import { metricValue } from './support/metrics.js';
+import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
 const { upstream, pool } = useCleanup();
 
@@ -70,6 +70,8 @@ describe('pool.stats() and /metrics tell the truth', () => {
     expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: 'truth' })).toBe(server.sockets.accepted);
     expect(await metricValue(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'idle' })).toBe(server.sockets.open);
     expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: 'truth' })).toBe(3);
+    expect(await metricValue(registry, 'poolscope_pool_connections_min', { pool: 'truth' })).toBe(0); // HTTP pools keep no minimum
+    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'connecting' })).toBeUndefined();
     expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'truth', operation: 'get', outcome: 'success' })).toBe(30);
   });
 

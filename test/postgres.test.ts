@@ -150,8 +150,11 @@ describe('a pg pool bounded to max connections', () => {
 describe('min connections', () => {
   it('opens min connections before createPgPool resolves and keeps them when the idle ones above min are closed', async () => {
     const name = uniqueName();
-    const p = await pool({ name, max: 4, min: 2, idleTimeoutMs: 50, registry: new Registry() });
+    const registry = new Registry();
+    const p = await pool({ name, max: 4, min: 2, idleTimeoutMs: 50, registry });
     expect(await serverConnections(`poolscope:${name}`)).toBe(2);
+    expect(await metricValue(registry, 'poolscope_pool_connections_min', { pool: name })).toBe(2);
+    expect(await metricValue(registry, 'poolscope_pool_connections', { pool: name, state: 'connecting' })).toBe(0);
     expect(p.stats()).toMatchObject({ idleConnections: 2, totalConnections: 2 });
 
     const twoClosed = nthEvent(p, 'disconnect', 2);
@@ -381,6 +384,8 @@ describe('close(deadlineMs) returns by its deadline, whatever the database does'
     const p = createPgPoolSync(pg, { connectionString: db.url, name: uniqueName(), connectionTimeoutMs, registry: new Registry(), logger: captureLogger() });
     const query = p.query('SELECT 1').catch((e: unknown) => e);
     await vi.waitFor(() => expect(db.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
+    // A client still connecting carries no work: it is neither active nor idle.
+    expect(p.live()).toMatchObject({ connectingConnections: 1, activeConnections: 0, idleConnections: 0 });
     const started = performance.now();
     await p.close(500);
     expect(performance.now() - started).toBeLessThan(500 + 100);

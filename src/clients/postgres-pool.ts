@@ -236,14 +236,21 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.#recorder.reset();
   }
 
-  /** Live gauges from pg's own counts, read at scrape time. A client checked out (or connecting) is active. */
+  /**
+   * Live gauges from pg's own counts, read at scrape time. A client still opening its connection is
+   * `connecting`, not active: it carries no work yet, and a database that never answers must not look busy.
+   */
   live(): LiveCounts {
     const pool = this.#pool;
-    const active = Math.max(0, pool.totalCount - pool.idleCount);
+    let connecting = 0;
+    for (const client of (pool as unknown as PgPoolInternals)._clients ?? []) if ((client as unknown as PgClientInternals)._connecting) connecting++;
+    const active = Math.max(0, pool.totalCount - pool.idleCount - connecting);
     return {
       activeConnections: active,
       idleConnections: pool.idleCount,
+      connectingConnections: connecting,
       poolSize: this.options.max,
+      minConnections: this.options.min,
       activeRequests: active,
       pendingRequests: pool.waitingCount,
       maxConcurrent: this.options.max,
@@ -797,6 +804,8 @@ interface PgConnectionInternals {
   on(event: 'error' | 'end', listener: () => void): void;
 }
 interface PgClientInternals {
+  /** True from `connect()` until the server is ready for queries. */
+  _connecting?: boolean;
   activeQuery?: unknown;
   processID?: number | null;
   connection?: PgConnectionInternals;

@@ -6,9 +6,14 @@ import { VERSION } from './registry.js';
 
 /** What a pool reads from its own live state (sockets or pg clients, and its limiter) for gauges and snapshots. */
 export interface LiveCounts {
+  /** Connections carrying work now (a request on the socket, a database client checked out). */
   activeConnections: number;
   idleConnections: number;
+  /** Connections still being opened, where the pool can tell (database pools); they are neither active nor idle. */
+  connectingConnections?: number;
   poolSize: number;
+  /** Connections the pool keeps open however idle (`min`); 0 for pools without one. */
+  minConnections: number;
   activeRequests: number;
   pendingRequests: number;
   maxConcurrent: number;
@@ -46,6 +51,7 @@ export class PoolscopeMetrics {
 
   readonly connections: Gauge<'pool' | 'state'>;
   readonly connectionsMax: Gauge<'pool'>;
+  readonly connectionsMin: Gauge<'pool'>;
   readonly utilization: Gauge<'pool'>;
   readonly activeRequests: Gauge<'pool'>;
   readonly pendingRequests: Gauge<'pool'>;
@@ -84,7 +90,7 @@ export class PoolscopeMetrics {
 
     this.connections = new Gauge({
       name: 'poolscope_pool_connections',
-      help: 'Open sockets to the upstream, by state: active (a request on it) or idle (kept alive).',
+      help: 'Connections to the upstream, by state: active (work on it), idle (kept alive), connecting (database pools: being opened).',
       labelNames: ['pool', 'state'] as const,
       registers,
       collect() {
@@ -93,10 +99,16 @@ export class PoolscopeMetrics {
           const live = pool.live();
           this.set({ pool: pool.name, state: 'active' }, live.activeConnections);
           this.set({ pool: pool.name, state: 'idle' }, live.idleConnections);
+          if (live.connectingConnections !== undefined) this.set({ pool: pool.name, state: 'connecting' }, live.connectingConnections);
         }
       },
     });
     this.connectionsMax = gauge('poolscope_pool_connections_max', 'Max sockets the pool opens to its upstream.', (l) => l.poolSize);
+    this.connectionsMin = gauge(
+      'poolscope_pool_connections_min',
+      'Connections the pool keeps open however idle (min); 0 for pools without one.',
+      (l) => l.minConnections,
+    );
     this.utilization = gauge(
       'poolscope_pool_utilization_ratio',
       'Active connections divided by the pool maximum, 0-1.',

@@ -155,6 +155,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       activeConnections: active,
       idleConnections: sockets.connected - active,
       poolSize: this.options.connections,
+      minConnections: 0,
       activeRequests: this.#limiter.active,
       pendingRequests: this.#limiter.queued + sockets.pending,
       maxConcurrent: this.options.maxConcurrent,
