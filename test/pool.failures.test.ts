@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PoolConnectError, PoolRequestError, PoolTimeoutError } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
-import { metricValue } from './support/metrics.js';
+import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
 const { upstream, pool, defer } = useCleanup();
 
@@ -43,6 +43,8 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'connect', reason: 'connect_error' })).toBe(1);
     expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'connect', reason: 'timeout' })).toBe(1);
     expect(p.stats().failedConnections).toBe(1);
+    // Only connections that opened are timed.
+    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connection_create_seconds_count', { pool: 'connect' })).toBeUndefined();
   });
 
   it('fails with a headers PoolTimeoutError when the upstream never answers within headersMs', async () => {

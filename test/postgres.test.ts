@@ -155,6 +155,7 @@ describe('min connections', () => {
     expect(await serverConnections(`poolscope:${name}`)).toBe(2);
     expect(await metricValue(registry, 'poolscope_pool_connections_min', { pool: name })).toBe(2);
     expect(await metricValue(registry, 'poolscope_pool_connections', { pool: name, state: 'connecting' })).toBe(0);
+    expect(await metricValue(registry, 'poolscope_pool_connection_create_seconds_count', { pool: name })).toBe(2);
     expect(p.stats()).toMatchObject({ idleConnections: 2, totalConnections: 2 });
 
     const twoClosed = nthEvent(p, 'disconnect', 2);

@@ -193,7 +193,29 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     // With leak detection on, the leak counter exists from the start: dashboards show 0, not "No data".
     if (this.options.leakDetectionThresholdMs > 0) this.#pgMetrics.leaks.inc({ pool: this.name }, 0);
     this.#watchPool();
+    this.#timeConnects();
     this.#patchPool();
+  }
+
+  /**
+   * Times every new connection, `connect()` → ready for queries, through the client class pg-pool builds
+   * (its documented `Client` option, which an app may have set: we extend whatever it is).
+   */
+  #timeConnects(): void {
+    const pool = this.#pool as unknown as { Client: new (...args: never[]) => ConnectingClient };
+    const Base = pool.Client;
+    const recorder = this.#recorder;
+    pool.Client = class TimedClient extends Base {
+      override connect(callback?: (error: Error | null | undefined) => void): Promise<void> | undefined {
+        const startedAt = performance.now();
+        const done = () => recorder.connectionCreated(performance.now() - startedAt);
+        if (typeof callback !== 'function') return super.connect()!.then(done);
+        return super.connect((error) => {
+          if (!error) done();
+          callback(error);
+        });
+      }
+    };
   }
 
   /** The underlying `pg.Pool` (its `connect` and `query` are instrumented too). */
@@ -792,6 +814,10 @@ const REFILL_MAX_DELAY_MS = 30_000;
 
 /** Longest part of a `close()` deadline spent cancelling running statements on the server. */
 const CANCEL_BUDGET_MS = 1_000;
+
+interface ConnectingClient {
+  connect(callback?: (error: Error | null | undefined) => void): Promise<void> | undefined;
+}
 
 /** What `close()` needs of pg-pool and pg that their types do not declare (stable across pg 8). */
 interface PgPoolInternals {

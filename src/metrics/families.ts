@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { ACQUIRE_WAIT_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
+import { ACQUIRE_WAIT_BUCKETS, CONNECTION_CREATE_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
 import { PoolConfigError } from '../errors/index.js';
 import { ResolvedHistogram } from './resolved-histogram.js';
 import { VERSION } from './registry.js';
@@ -61,6 +61,7 @@ export class PoolscopeMetrics {
   readonly connectionsCreated: Counter<'pool'>;
   readonly connectionsClosed: Counter<'pool'>;
   readonly acquireTimeouts: Counter<'pool'>;
+  readonly connectionCreate: Histogram<'pool'>;
   readonly connectionErrors: Counter<'pool' | 'reason'>;
   readonly requestDuration: ResolvedHistogram<'pool' | 'operation' | 'outcome'>;
   readonly requestFailures: Counter<'pool' | 'operation' | 'reason'>;
@@ -141,6 +142,13 @@ export class PoolscopeMetrics {
       name: 'poolscope_pool_connections_closed_total',
       help: 'Sockets to the upstream that closed.',
       labelNames: ['pool'] as const,
+      registers,
+    });
+    this.connectionCreate = new Histogram({
+      name: 'poolscope_pool_connection_create_seconds',
+      help: 'Time to open a connection that succeeded: TCP + TLS for HTTP pools, up to ready-for-query for database pools.',
+      labelNames: ['pool'] as const,
+      buckets: CONNECTION_CREATE_BUCKETS,
       registers,
     });
     this.acquireTimeouts = new Counter({

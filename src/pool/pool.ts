@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool as UndiciPool, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { Pool as UndiciPool, buildConnector, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import {
   PoolAcquireTimeoutError,
   PoolClosedError,
@@ -76,8 +76,15 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       allowH2: resolved.allowH2,
       headersTimeout: timeouts.headersMs,
       bodyTimeout: timeouts.bodyMs,
-      // undici has no "off" for the connect timeout: 0 maps to the longest timer Node allows.
-      connect: { timeout: timeouts.connectMs || 2_147_483_647, ...resolved.tls },
+      // undici's own connector (what `connect: {...}` builds), timed: connect start → socket ready, TLS included.
+      connect: this.#timed(
+        buildConnector({
+          allowH2: resolved.allowH2,
+          // undici has no "off" for the connect timeout: 0 maps to the longest timer Node allows.
+          timeout: timeouts.connectMs || 2_147_483_647,
+          ...resolved.tls,
+        }),
+      ),
     });
     this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
     this.#operations = new OperationNames(resolved.operations, resolved.maxOperations);
@@ -303,6 +310,16 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 
   #recorderFor(operation: string): OperationRecorder {
     return this.#recorder.operation(operation);
+  }
+
+  #timed(connector: buildConnector.connector): buildConnector.connector {
+    return (options, callback) => {
+      const startedAt = performance.now();
+      connector(options, (...args) => {
+        if (args[0] === null) this.#recorder.connectionCreated(performance.now() - startedAt);
+        callback(...args);
+      });
+    };
   }
 
   #watchSockets(): void {

@@ -59,6 +59,7 @@ export class PoolRecorder {
   readonly #created: CounterChild;
   readonly #closed: CounterChild;
   readonly #acquireTimeouts: CounterChild;
+  readonly #connectionCreate: { observe(value: number): void };
   #counts = zeroCounts();
 
   constructor(
@@ -71,6 +72,7 @@ export class PoolRecorder {
     this.#created = metrics.connectionsCreated.labels(pool);
     this.#closed = metrics.connectionsClosed.labels(pool);
     this.#acquireTimeouts = exported(metrics.acquireTimeouts.labels(pool));
+    this.#connectionCreate = metrics.connectionCreate.labels(pool);
     // Every bounded reason is exported from 0, so `increase()` sees the first failure and a query can tell
     // "none happened" from "not recorded".
     for (const reason of CONNECTION_ERROR_REASONS) this.#connectionErrors.set(reason, exported(metrics.connectionErrors.labels(pool, reason)));
@@ -100,6 +102,11 @@ export class PoolRecorder {
     this.#connectionErrors.get(reason)!.inc();
     this.#counts.failedConnections++;
     this.#connectionErrorsPerMinute.record();
+  }
+
+  /** A connection was opened in `ms` (connect started → usable). */
+  connectionCreated(ms: number): void {
+    this.#connectionCreate.observe(ms / 1000);
   }
 
   /** A checkout gave up waiting for a slot or a client (HikariCP's `timeout` count). */
