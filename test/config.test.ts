@@ -117,6 +117,8 @@ describe('loadConfig: defaults and mode', () => {
       idleTimeoutMs: 10_000,
       connectionTimeoutMs: 5_000,
       statementTimeoutMs: 30_000,
+      maxLifetimeMs: 1_800_000,
+      keepAliveIntervalMs: 120_000,
     });
   });
 

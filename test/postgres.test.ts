@@ -19,7 +19,7 @@ import {
 } from '../src/clients/postgres.js';
 import { PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
 import type { DatabaseConfig } from '../src/config/types.js';
-import { metricValue } from './support/metrics.js';
+import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
 /** The real PostgreSQL of this machine and CI: trust auth, database `test`. */
 const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -173,6 +173,8 @@ describe('pg options poolscope sets itself', () => {
     [{ pg: { idleTimeoutMillis: 1 } }, 'pg.idleTimeoutMillis'],
     [{ connectionString: DATABASE_URL, pg: { connectionString: DATABASE_URL } }, 'pg.connectionString'],
     [{ statementTimeoutMs: 100, pg: { statement_timeout: 200 } }, 'pg.statement_timeout'],
+    [{ pg: { maxLifetimeSeconds: 60 } }, 'pg.maxLifetimeSeconds'],
+    [{ pg: { keepAlive: false } }, 'pg.keepAlive'],
   ])('refuses %j, which would be silently overridden, naming %s', (options, option) => {
     expect(() => createPgPoolSync(pg, options as PgPoolOptions)).toThrow(expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option }));
   });
@@ -182,6 +184,34 @@ describe('pg options poolscope sets itself', () => {
     cleanups.push(() => p.close(2_000));
     await expect(p.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
     expect(p.pool.options.maxUses).toBe(5);
+  });
+});
+
+describe('connection lifetime and keep-alive', () => {
+  it('retires a connection after maxLifetimeMs, up to 2.5% sooner, and refills to min without counting a use', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1); // the most variance: 2.5% off
+    cleanups.push(async () => void vi.restoreAllMocks());
+    const name = uniqueName();
+    const registry = new Registry();
+    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 1, maxLifetimeMs: 1_000, registry, logger: captureLogger() });
+    cleanups.push(() => p.close(2_000));
+    await nthEvent(p, 'connect', 1);
+    const openedAt = performance.now();
+    await nthEvent(p, 'disconnect', 1);
+    const livedMs = performance.now() - openedAt;
+    expect(livedMs).toBeGreaterThanOrEqual(975 - 20);
+    expect(livedMs).toBeLessThan(1_000);
+    await nthEvent(p, 'connect', 1); // back to min
+    // pg-pool retires an idle client by checking it out and back: that is not a use of the pool.
+    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connection_usage_seconds_count', { pool: name })).toBeUndefined();
+  });
+
+  it('turns TCP keep-alive on, probing after keepAliveIntervalMs of silence', async () => {
+    const setKeepAlive = vi.spyOn(net.Socket.prototype, 'setKeepAlive');
+    cleanups.push(async () => void vi.restoreAllMocks());
+    const p = await pool({ name: uniqueName(), keepAliveIntervalMs: 30_000, registry: new Registry() });
+    await p.query('SELECT 1');
+    expect(setKeepAlive).toHaveBeenCalledWith(true, 30_000);
   });
 });
 

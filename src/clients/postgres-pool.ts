@@ -72,6 +72,17 @@ export interface PgPoolOptions extends PgInstrumentOptions {
   connectionTimeoutMs?: number;
   /** Server-side `statement_timeout` of every connection; `0` (default) leaves the server's setting. */
   statementTimeoutMs?: number;
+  /**
+   * A connection is retired (once idle) after this long, each one up to 2.5% sooner so they do not all expire
+   * together — HikariCP's `maxLifetime` and its variance. Keep it below any limit the network or database puts
+   * on a connection's age. `0` keeps connections forever. Default 1800000 (30 min, HikariCP's default).
+   */
+  maxLifetimeMs?: number;
+  /**
+   * TCP keep-alive probes start after a connection has been quiet this long, so NATs and load balancers that
+   * drop silent connections keep them, and a dead peer is noticed. `0` turns keep-alive off. Default 120000.
+   */
+  keepAliveIntervalMs?: number;
   /** Any other `pg.Pool` option (`ssl`, `host`, `user`, `password`...), passed through; the options above win. */
   pg?: PoolConfig;
 }
@@ -86,6 +97,8 @@ export interface ResolvedPgPoolOptions {
   idleTimeoutMs: number;
   connectionTimeoutMs: number;
   statementTimeoutMs: number;
+  maxLifetimeMs: number;
+  keepAliveIntervalMs: number;
   leakDetectionThresholdMs: number;
   maxQueued: number;
 }
@@ -102,6 +115,8 @@ export const PG_POOL_DEFAULTS = {
   idleTimeoutMs: 10_000,
   connectionTimeoutMs: 5_000,
   statementTimeoutMs: 0,
+  maxLifetimeMs: 1_800_000,
+  keepAliveIntervalMs: 120_000,
   leakDetectionThresholdMs: 0,
   maxQueued: 1_000,
   maxOperations: 50,
@@ -202,9 +217,12 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
    * (its documented `Client` option, which an app may have set: we extend whatever it is).
    */
   #timeConnects(): void {
-    const pool = this.#pool as unknown as { Client: new (...args: never[]) => ConnectingClient };
+    const pool = this.#pool as unknown as { Client: new (...args: never[]) => ConnectingClient; options: { maxLifetimeSeconds?: number } };
     const Base = pool.Client;
     const recorder = this.#recorder;
+    // pg-pool gives every connection one lifetime, read from its options as each connection opens (inside this
+    // callback); setting this connection's own, up to 2.5% shorter (HikariCP's variance), spreads the expiries.
+    const lifetimeMs = this.#settings.owned ? this.options.maxLifetimeMs : 0;
     pool.Client = class TimedClient extends Base {
       override connect(callback?: (error: Error | null | undefined) => void): Promise<void> | undefined {
         const startedAt = performance.now();
@@ -212,6 +230,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
         if (typeof callback !== 'function') return super.connect()!.then(done);
         return super.connect((error) => {
           if (!error) done();
+          if (lifetimeMs > 0) pool.options.maxLifetimeSeconds = (lifetimeMs * (1 - Math.random() * LIFETIME_VARIANCE)) / 1000;
           callback(error);
         });
       }
@@ -493,7 +512,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
       if (!checkout) return; // checked out before poolscope was attached
       this.#held.delete(client);
       clearTimeout(checkout.timer);
-      if (checkout.warmup) return;
+      // pg-pool retires an expired idle client by checking it out and back itself: that is no use.
+      if (checkout.warmup || (this.#pool as unknown as PgPoolInternals)._expired?.has(client)) return;
       const heldMs = performance.now() - checkout.acquiredAt;
       this.#usage.observe(heldMs / 1000);
       if (checkout.leaked) {
@@ -635,6 +655,9 @@ function newPgPool(pg: { Pool: typeof Pool }, options: PgPoolOptions, settings: 
     min: settings.min,
     idleTimeoutMillis: settings.idleTimeoutMs,
     connectionTimeoutMillis: settings.connectionTimeoutMs,
+    maxLifetimeSeconds: settings.maxLifetimeMs / 1000,
+    keepAlive: settings.keepAliveIntervalMs > 0,
+    keepAliveInitialDelayMillis: settings.keepAliveIntervalMs,
   };
   if (options.connectionString !== undefined) config.connectionString = options.connectionString;
   if (settings.statementTimeoutMs > 0) config.statement_timeout = settings.statementTimeoutMs;
@@ -663,6 +686,8 @@ export function instrumentPgPool(pool: Pool, options: PgInstrumentOptions = {}):
     idleTimeoutMs: config.idleTimeoutMillis ?? 0,
     connectionTimeoutMs: config.connectionTimeoutMillis ?? 0,
     statementTimeoutMs: typeof statementTimeout === 'number' ? statementTimeout : 0,
+    maxLifetimeMs: (config.maxLifetimeSeconds ?? 0) * 1000,
+    keepAliveIntervalMs: config.keepAlive ? (config.keepAliveInitialDelayMillis ?? 0) : 0,
     owned: false,
     secrets: secretsOf(connectionString, config.password),
   };
@@ -743,6 +768,8 @@ function resolvePgPoolOptions(options: PgPoolOptions): Settings {
     idleTimeoutMs: integer(options.idleTimeoutMs, PG_POOL_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs', name, 0),
     connectionTimeoutMs: integer(options.connectionTimeoutMs, PG_POOL_DEFAULTS.connectionTimeoutMs, 'connectionTimeoutMs', name, 0),
     statementTimeoutMs: integer(options.statementTimeoutMs, PG_POOL_DEFAULTS.statementTimeoutMs, 'statementTimeoutMs', name, 0),
+    maxLifetimeMs: integer(options.maxLifetimeMs, PG_POOL_DEFAULTS.maxLifetimeMs, 'maxLifetimeMs', name, 0),
+    keepAliveIntervalMs: integer(options.keepAliveIntervalMs, PG_POOL_DEFAULTS.keepAliveIntervalMs, 'keepAliveIntervalMs', name, 0),
     owned: true,
     secrets: secretsOf(connectionString, options.pg?.password),
   };
@@ -755,6 +782,9 @@ const OWNED_PG_OPTIONS: Record<string, keyof PgPoolOptions> = {
   min: 'min',
   idleTimeoutMillis: 'idleTimeoutMs',
   connectionTimeoutMillis: 'connectionTimeoutMs',
+  maxLifetimeSeconds: 'maxLifetimeMs',
+  keepAlive: 'keepAliveIntervalMs',
+  keepAliveInitialDelayMillis: 'keepAliveIntervalMs',
 };
 
 function describeTarget(connectionString: string | undefined, config: PoolConfig): string | undefined {
@@ -808,6 +838,9 @@ function queryOn<R extends QueryResultRow = QueryResultRow>(client: PoolClient, 
   });
 }
 
+/** The share of `maxLifetimeMs` a connection's life may be cut by, at random (HikariCP: 2.5%). */
+const LIFETIME_VARIANCE = 0.025;
+
 /** Refills closer together than this mean connections are dying young: the next one waits, doubling up to the max. */
 const REFILL_INTERVAL_MS = 1_000;
 const REFILL_MAX_DELAY_MS = 30_000;
@@ -822,6 +855,8 @@ interface ConnectingClient {
 /** What `close()` needs of pg-pool and pg that their types do not declare (stable across pg 8). */
 interface PgPoolInternals {
   _clients?: PoolClient[];
+  /** Clients past `maxLifetimeSeconds`, retired at their next release. */
+  _expired?: WeakSet<PoolClient>;
   Client: new (config: unknown) => { connection: PgConnectionInternals; cancel(client: PoolClient, query: unknown): void };
   options: unknown;
 }

@@ -23,6 +23,8 @@ export function pgPoolOptionsFromConfig(database: DatabaseConfig): PgPoolOptions
     idleTimeoutMs: database.idleTimeoutMs,
     connectionTimeoutMs: database.connectionTimeoutMs,
     statementTimeoutMs: database.statementTimeoutMs,
+    maxLifetimeMs: database.maxLifetimeMs,
+    keepAliveIntervalMs: database.keepAliveIntervalMs,
     leakDetectionThresholdMs: SERVICE_LEAK_DETECTION_MS,
   };
 }

@@ -198,6 +198,8 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
       idleTimeoutMs: v.DATABASE_IDLE_TIMEOUT_MS ?? ENV_DEFAULTS.DATABASE_IDLE_TIMEOUT_MS,
       connectionTimeoutMs: v.DATABASE_CONNECTION_TIMEOUT_MS ?? ENV_DEFAULTS.DATABASE_CONNECTION_TIMEOUT_MS,
       statementTimeoutMs: v.DATABASE_STATEMENT_TIMEOUT_MS ?? ENV_DEFAULTS.DATABASE_STATEMENT_TIMEOUT_MS,
+      maxLifetimeMs: v.DATABASE_MAX_LIFETIME_MS ?? ENV_DEFAULTS.DATABASE_MAX_LIFETIME_MS,
+      keepAliveIntervalMs: v.DATABASE_KEEPALIVE_INTERVAL_MS ?? ENV_DEFAULTS.DATABASE_KEEPALIVE_INTERVAL_MS,
     };
     config.database = withSecrets(database as DatabaseConfig, { url: required(v.DATABASE_URL) });
   }

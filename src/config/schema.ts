@@ -160,6 +160,8 @@ export const ENV_SCHEMA = {
   DATABASE_IDLE_TIMEOUT_MS: milliseconds(),
   DATABASE_CONNECTION_TIMEOUT_MS: milliseconds(),
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds(),
+  DATABASE_MAX_LIFETIME_MS: milliseconds(),
+  DATABASE_KEEPALIVE_INTERVAL_MS: milliseconds(),
 
   HOST: text((value) => (WHITESPACE.test(value) || value.includes('/') ? 'must be a host name or IP address' : undefined)),
   PORT: integer(0, 'must be an integer port from 0 to 65535', 65_535, 'must be an integer port from 0 to 65535'),

@@ -90,6 +90,10 @@ export interface DatabaseConfig {
   connectionTimeoutMs: number;
   /** `DATABASE_STATEMENT_TIMEOUT_MS` */
   statementTimeoutMs: number;
+  /** `DATABASE_MAX_LIFETIME_MS` */
+  maxLifetimeMs: number;
+  /** `DATABASE_KEEPALIVE_INTERVAL_MS` */
+  keepAliveIntervalMs: number;
 }
 
 export interface PoolscopeConfig {
