@@ -146,6 +146,7 @@ interface Checkout {
 }
 
 type HistogramChild = { observe(value: number): void };
+type PgConnect = (callback: (error: Error | undefined, client: PoolClient | undefined) => void) => void;
 type QueryCallback = (error: Error | undefined, result?: QueryResult) => void;
 
 
@@ -169,7 +170,8 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   readonly options: ResolvedPgPoolOptions;
 
   readonly #pool: Pool;
-  readonly #connect: () => Promise<PoolClient>;
+  /** pg-pool's own `connect`, callback form. */
+  readonly #connect: PgConnect;
   readonly #settings: Settings;
   readonly #metrics: PoolscopeMetrics;
   readonly #pgMetrics: PostgresMetrics;
@@ -194,7 +196,7 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
     this.options = options;
     this.#pool = pool;
     this.#settings = settings;
-    this.#connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+    this.#connect = pool.connect.bind(pool) as unknown as PgConnect;
     this.#operations = new OperationNames(operations, maxOperations);
     this.#metrics = metricsFor(registry);
     this.#metrics.register(this);
@@ -446,31 +448,39 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
    * Checks a client out of pg, timing the wait and classifying a failure. `typed` callers (our own `query`
    * and `run`) get poolscope errors; the app's own `pool.connect()` / `pool.query()` get pg's errors unchanged.
    */
-  async #checkout(typed: boolean, warmup: boolean): Promise<PoolClient> {
+  #checkout(typed: boolean, warmup: boolean): Promise<PoolClient> {
+    if (typed && (this.#closing || this.#pool.ending)) return Promise.reject(new PoolClosedError(this.name));
+    return new Promise((resolve, reject) =>
+      this.#checkoutThen(warmup, (error, client) => (error ? reject(typed ? this.#typed(error) : this.#scrub(error)) : resolve(client!))),
+    );
+  }
+
+  /**
+   * Checks a client out of pg-pool and calls back exactly when pg-pool does — synchronously on an ended pool,
+   * inside `release()` for a waiter — so an app using callbacks sees pg-pool's timing; the wait is timed and a
+   * failure counted on the way.
+   */
+  #checkoutThen(warmup: boolean, callback: (error: Error | undefined, client: PoolClient | undefined) => void): void {
     const pool = this.#pool;
-    if (this.#closing || pool.ending) {
-      if (typed) throw new PoolClosedError(this.name);
-    } else if (pool.totalCount >= this.options.max && pool.idleCount === 0 && pool.waitingCount >= this.options.maxQueued) {
-      throw new PoolQueueFullError(this.name, this.options.maxQueued);
+    if (!this.#closing && !pool.ending && pool.totalCount >= this.options.max && pool.idleCount === 0 && pool.waitingCount >= this.options.maxQueued) {
+      return callback(new PoolQueueFullError(this.name, this.options.maxQueued), undefined);
     }
     // The stack of whoever asked for the client: what a leak warning must show. Only paid for when detecting.
     const stack = this.options.leakDetectionThresholdMs > 0 && !warmup ? captureStack() : undefined;
     const waitStart = performance.now();
-    let client: PoolClient;
-    try {
-      client = await this.#connect();
-    } catch (error) {
+    this.#connect((error, client) => {
       if (!warmup) this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-      this.#countCheckoutFailure(error);
-      throw typed ? this.#typed(error) : this.#scrub(error);
-    }
-    if (!warmup) this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-    const checkout = this.#held.get(client);
-    if (checkout) {
-      checkout.stack = stack;
-      checkout.warmup = warmup;
-    }
-    return client;
+      if (error) {
+        this.#countCheckoutFailure(error);
+        return callback(error, undefined);
+      }
+      const checkout = this.#held.get(client!);
+      if (checkout) {
+        checkout.stack = stack;
+        checkout.warmup = warmup;
+      }
+      callback(undefined, client);
+    });
   }
 
   /** The poolscope error for a failed checkout, pg's error kept as `cause` (scrubbed of any secret). */
@@ -535,17 +545,13 @@ export class PgPool extends EventEmitter<PgPoolEventMap> implements LivePoolGaug
   /** The app's own `pool.connect()` and `pool.query()` go through the same checkout, so they are measured too. */
   #patchPool(): void {
     const pool = this.#pool as unknown as {
-      connect: (callback?: (error: Error | undefined, client: PoolClient | undefined, done: (release?: unknown) => void) => void) => Promise<PoolClient> | undefined;
+      connect: (callback?: (error: Error | undefined, client: PoolClient | undefined, done: (release?: Error | boolean) => void) => void) => Promise<PoolClient> | undefined;
       query: (...args: unknown[]) => unknown;
     };
     const originalQuery = pool.query.bind(pool);
     pool.connect = (callback) => {
-      const checkout = this.#checkout(false, false);
-      if (typeof callback !== 'function') return checkout;
-      checkout.then(
-        (client) => process.nextTick(callback, undefined, client, client.release),
-        (error: Error) => process.nextTick(callback, error, undefined, noop),
-      );
+      if (typeof callback !== 'function') return this.#checkout(false, false);
+      this.#checkoutThen(false, (error, client) => callback(error && this.#scrub(error), client, client ? client.release : noop));
       return undefined;
     };
     pool.query = (text: unknown, values?: unknown, callback?: unknown) => {
@@ -915,7 +921,7 @@ function formatStack(holder: StackHolder): string | undefined {
   return holder.stack
     ?.split('\n')
     .slice(1)
-    .filter((frame) => !frame.includes(OWN_FILE) && !frame.includes(import.meta.url))
+    .filter((frame) => !frame.includes(OWN_FILE) && !frame.includes(import.meta.url) && !frame.includes('new Promise (<anonymous>)'))
     .join('\n');
 }
 
