@@ -81,9 +81,14 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
     },
     {
       alert: 'PoolAcquireTimeouts',
-      expr:
-        `sum by (${BY}, reason) (increase(poolscope_request_failures_total` +
-        `{reason=~"${regexAlternatives(t.acquireTimeouts.reasons)}"}[${t.acquireTimeouts.window}])) > 0`,
+      // Queue-full refusals are request failures; acquire timeouts come from their own counter, which also counts
+      // the checkouts an app makes on an instrumented pg.Pool itself (they are no poolscope request).
+      expr: [
+        `sum by (${BY}, reason) (increase(poolscope_request_failures_total{reason="queue_full"}[${t.acquireTimeouts.window}])) > 0`,
+        'or',
+        `label_replace(sum by (${BY}) (increase(poolscope_pool_acquire_timeouts_total[${t.acquireTimeouts.window}])), ` +
+          `"reason", "acquire_timeout", "", "") > 0`,
+      ].join('\n'),
       for: t.acquireTimeouts.for,
       severity: 'warning',
       summary: 'Pool {{ $labels.pool }} is rejecting requests ({{ $labels.reason }})',

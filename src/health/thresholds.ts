@@ -13,7 +13,7 @@ export interface Thresholds {
   /** Requests waiting for a slot or a socket, without a break for `for`. */
   queue: { for: string };
   /** Requests rejected because the pool was saturated: waited `acquireMs` in vain, or found the queue full. */
-  acquireTimeouts: { window: string; for: string; reasons: readonly string[] };
+  acquireTimeouts: { window: string; for: string };
   /** Failed ÷ finished requests, per pool. */
   errorRatio: { ratio: number; window: string; for: string };
   /** p95 request duration, per pool; pools listed in `byPoolSeconds` get their own limit. */
@@ -38,7 +38,7 @@ export const THRESHOLDS = {
   connectionErrors: { window: '1m', for: '2m' },
   // A queue now and then is what the bound is for; a queue that never drains for 5 minutes is a pool too small.
   queue: { for: '5m' },
-  acquireTimeouts: { window: '5m', for: '1m', reasons: ['acquire_timeout', 'queue_full'] },
+  acquireTimeouts: { window: '5m', for: '1m' },
   errorRatio: { ratio: 0.05, window: '5m', for: '5m' },
   // Database and vector queries should answer within 2 s at p95; chat completions legitimately take much longer.
   latencyP95: { defaultSeconds: 2, byPoolSeconds: { openai: 30 }, window: '5m', for: '10m' },

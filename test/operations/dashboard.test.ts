@@ -115,6 +115,8 @@ describe('the poolscope dashboard', () => {
       'pool:poolscope_upstream_up:min',
       'pool:poolscope_pool_connection_usage_seconds:p95_rate5m',
       'pool:poolscope_pool_leaks:increase1h',
+      'pool:poolscope_pool_connection_create_seconds:p95_rate5m',
+      'pool:poolscope_pool_acquire_timeouts:rate5m',
     ]) {
       expect(exprs).toContain(needle);
     }
@@ -123,10 +125,12 @@ describe('the poolscope dashboard', () => {
   it('filters every per-pool query by $pool, and the Postgres row by $db_pool', () => {
     const postgresRow = new Set(panelsOfRow(dashboard, 'Postgres').map((panel) => panel.title));
     expect([...postgresRow]).toEqual([
-      'Postgres connections: active / idle vs max',
+      'Postgres connections: active / idle / connecting vs max',
       'Postgres acquire wait p95',
       'Postgres connection usage p95',
       'Postgres query p95 by operation',
+      'Postgres connection create p95',
+      'Postgres acquire timeouts',
       'Postgres connection leaks (last hour)',
     ]);
     for (const { panel, expr } of dashboardExpressions(dashboard)) {
@@ -136,7 +140,7 @@ describe('the poolscope dashboard', () => {
     }
   });
 
-  it('shows in the Postgres row connections vs max, acquire wait, usage and query p95, and leaks', () => {
+  it('shows in the Postgres row connections vs max, acquire wait, usage and query p95, connection create p95, acquire timeouts and leaks', () => {
     const exprs = panelsOfRow(dashboard, 'Postgres').flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
     expect(exprs).toEqual([
       'pool_state:poolscope_pool_connections:sum{pool=~"$db_pool"}',
@@ -145,6 +149,8 @@ describe('the poolscope dashboard', () => {
       'pool:poolscope_pool_acquire_wait_seconds:p95_rate5m{pool=~"$db_pool"}',
       'pool:poolscope_pool_connection_usage_seconds:p95_rate5m{pool=~"$db_pool"}',
       'pool_operation:poolscope_request_duration_seconds:p95_rate5m{pool=~"$db_pool"}',
+      'pool:poolscope_pool_connection_create_seconds:p95_rate5m{pool=~"$db_pool"}',
+      'pool:poolscope_pool_acquire_timeouts:rate5m{pool=~"$db_pool"}',
       'pool:poolscope_pool_leaks:increase1h{pool=~"$db_pool"}',
     ]);
   });
