@@ -10,6 +10,7 @@ export { registry, VERSION } from './metrics/registry.js';
 export { metricsFor } from './metrics/families.js';
 export type { BuildMode, PoolscopeMetrics } from './metrics/families.js';
 export * from './clients/index.js';
+export * from './postgres/index.js';
 export * from './config/index.js';
 export {
   evaluateAlerts,

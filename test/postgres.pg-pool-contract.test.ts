@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createPgPoolSync, instrumentPgPool } from '../src/clients/postgres.js';
+import { createPgPoolSync, instrumentPgPool } from '../src/postgres/index.js';
 
 const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -16,7 +16,7 @@ import {
   type PgPool,
   type PgPoolLogger,
   type PgPoolOptions,
-} from '../src/clients/postgres.js';
+} from '../src/postgres/index.js';
 import { PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
 import type { DatabaseConfig } from '../src/config/types.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
@@ -197,10 +197,10 @@ describe('connection lifetime and keep-alive', () => {
     cleanups.push(() => p.close(2_000));
     await nthEvent(p, 'connect', 1);
     const openedAt = performance.now();
+    // pg-pool reads the lifetime as each connection opens: this one got 2.5% off.
+    expect(p.pool.options.maxLifetimeSeconds).toBe(0.975);
     await nthEvent(p, 'disconnect', 1);
-    const livedMs = performance.now() - openedAt;
-    expect(livedMs).toBeGreaterThanOrEqual(975 - 20);
-    expect(livedMs).toBeLessThan(1_000);
+    expect(performance.now() - openedAt).toBeGreaterThanOrEqual(975 - 20);
     await nthEvent(p, 'connect', 1); // back to min
     // pg-pool retires an idle client by checking it out and back: that is not a use of the pool.
     expect(await metricValueOrAbsent(registry, 'poolscope_pool_connection_usage_seconds_count', { pool: name })).toBeUndefined();

@@ -12,8 +12,7 @@ import { HttpDatabaseFacade, OpenAIFacade } from './facades.js';
 import { createOpenAIClient, type OpenAIClientHandle } from './openai.js';
 import { createPineconeClient, type PineconeClientHandle } from './pinecone.js';
 import { createSupabaseClients, type SupabaseClientsHandle } from './supabase.js';
-import { checkPostgres, createPgPoolSync, createPostgresFacade, pgPoolOptionsFromConfig } from './postgres.js';
-import type { PgPool } from './postgres-pool.js';
+import { checkPostgres, createPgPoolSync, createPostgresFacade, pgPoolOptionsFromConfig, type PgPool } from '../postgres/index.js';
 import type { DatabaseFacade, HealthCheckResult, MonitoredPool, MonitoredUpstreams, OpenAIFacade as OpenAIFacadeType, PineconeFacade } from './types.js';
 
 export interface CreateClientsOptions {

@@ -21,4 +21,3 @@ export { openaiOperation } from './openai.js';
 export { pineconeOperation } from './pinecone.js';
 export { supabaseOperation } from './supabase.js';
 export type * from './types.js';
-export * from './postgres.js';

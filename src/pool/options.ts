@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { PoolConfigError } from '../errors/index.js';
+import { integer, operationNames, poolName } from './validate.js';
 
 /** Phase timeouts, set on the undici dispatcher itself (not only an AbortController). `0` disables one. */
 export interface PoolTimeouts {
@@ -132,15 +133,10 @@ export const POOL_DEFAULTS = {
   retry: RetryOptions;
 };
 
-export const POOL_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
-
 /** Validates options and fills in defaults. Throws `PoolConfigError` naming the first option at fault. */
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options === null || typeof options !== 'object') throw new PoolConfigError('options', 'must be an object');
-  const { name } = options;
-  if (typeof name !== 'string' || !POOL_NAME_PATTERN.test(name)) {
-    throw new PoolConfigError('name', 'must match [a-z][a-z0-9_]* (it becomes the "pool" label)');
-  }
+  const name = poolName(options.name);
   rejectUnknown(options, POOL_OPTION_NAMES, '', name);
   if (options.timeouts !== undefined) rejectUnknown(options.timeouts, TIMEOUT_NAMES, 'timeouts.', name);
   if (options.retry !== undefined && options.retry !== false) rejectUnknown(options.retry, RETRY_NAMES, 'retry.', name);
@@ -167,13 +163,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.operationOf !== undefined && typeof options.operationOf !== 'function') {
     throw new PoolConfigError('operationOf', 'must be a function', name);
   }
-  const operations = options.operations ?? [];
-  if (!Array.isArray(operations)) throw new PoolConfigError('operations', 'must be an array of names', name);
-  for (const operation of operations) {
-    if (typeof operation !== 'string' || operation.length === 0 || operation.length > 64) {
-      throw new PoolConfigError('operations', 'every name must be a non-empty string of at most 64 characters', name);
-    }
-  }
+  const operations = operationNames(options.operations, name);
   if (options.allowH2 !== undefined && typeof options.allowH2 !== 'boolean') {
     throw new PoolConfigError('allowH2', 'must be a boolean', name);
   }
@@ -235,14 +225,6 @@ function isErrorStatusList(value: unknown): value is readonly number[] {
   return Array.isArray(value) && value.every((s) => Number.isInteger(s) && s >= 400 && s <= 599);
 }
 
-function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new PoolConfigError(option, 'must be an integer', pool);
-  }
-  if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
-  return value;
-}
 
 function resolveOrigin(value: unknown, pool: string): string {
   let url: URL;

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool as UndiciPool, buildConnector, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import {
@@ -8,18 +7,15 @@ import {
   PoolscopeError,
   type FailureReason,
 } from '../errors/index.js';
-import { metricsFor, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { Attempt, type AttemptContext } from './attempt.js';
-import type { PoolEventMap } from './events.js';
 import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
 import { ConcurrencyLimiter, type Release } from './limiter.js';
-import { OperationNames } from './operations.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { RequestLifecycle } from './request-lifecycle.js';
-import { PoolRecorder, type LiveCounts, type OperationRecorder } from './recorder.js';
+import { PoolBase } from './pool-base.js';
+import type { LiveCounts, OperationRecorder } from './recorder.js';
 import { backoffMs, isIdempotent, isLeftToCaller, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
-import type { PoolStats } from './stats.js';
 import { headerOf } from './headers.js';
 
 /** A `Request` from undici or from Node's global fetch (a different class): read through its public fields. */
@@ -37,34 +33,24 @@ export type FetchInput = string | URL | RequestLike;
 export type FetchInit = RequestInit | globalThis.RequestInit;
 export type PoolFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;
 
-type HistogramChild = { observe(value: number): void };
-
 /**
  * A bounded, observable pool for one upstream origin: an undici `Pool` (sockets, keep-alive, phase
  * timeouts), a concurrency limiter with a bounded FIFO queue, retries where the upstream asks for them,
  * and metrics computed from live sockets.
  */
-export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePoolGauges {
-  readonly name: string;
+export class UpstreamPool extends PoolBase {
   readonly origin: string;
   /** The undici dispatcher: hand it to undici APIs directly if you need more than `fetch`. */
   readonly dispatcher: UndiciPool;
   readonly options: ResolvedPoolOptions;
 
   readonly #limiter: ConcurrencyLimiter;
-  readonly #metrics: PoolscopeMetrics;
-  readonly #operations: OperationNames;
-  readonly #recorder: PoolRecorder;
-  readonly #acquireWait: HistogramChild;
-  #closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions) {
-    super();
-    const resolved = (this.options = resolvePoolOptions(options));
-    this.name = resolved.name;
+    const resolved = resolvePoolOptions(options);
+    super({ ...resolved, registry: resolved.registry ?? defaultRegistry });
+    this.options = resolved;
     this.origin = resolved.origin;
-    this.#metrics = metricsFor(resolved.registry ?? defaultRegistry);
-    this.#metrics.register(this);
     const { timeouts } = resolved;
     this.dispatcher = new UndiciPool(resolved.origin, {
       connections: resolved.connections,
@@ -87,11 +73,6 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
       ),
     });
     this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
-    this.#operations = new OperationNames(resolved.operations, resolved.maxOperations);
-    this.#recorder = new PoolRecorder(this.name, this.#metrics, resolved.statsWindowSize, (operation, outcome, reason, status, durationMs) => {
-      if (this.listenerCount('request:end') > 0) this.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
-    });
-    this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     this.#watchSockets();
   }
 
@@ -103,7 +84,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     const [url, requestInit] = normalizeInput(input, init as RequestInit | undefined);
     if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
     const method = (requestInit?.method ?? 'GET').toUpperCase();
-    const recorder = this.#recorderFor(this.#operationOf(method, url, requestInit?.headers));
+    const recorder = this.operation(this.#operationOf(method, url, requestInit?.headers));
     const signal = requestInit?.signal ?? undefined;
     const acquired = this.#acquire(recorder, signal);
     const release = typeof acquired === 'function' ? acquired : await acquired;
@@ -117,7 +98,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
    * recorded as `other`. Do not call this pool's own `fetch` inside `fn`: it would need a second slot.
    */
   async run<T>(operation: string, fn: () => Promise<T> | T): Promise<T> {
-    const recorder = this.#recorderFor(this.#operations.labelFor(operation));
+    const recorder = this.operation(operation);
     const release = await this.#acquire(recorder, undefined);
     const startedAt = performance.now();
     try {
@@ -139,16 +120,6 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   probe(url: string, init?: FetchInit): Promise<Response> {
     if (!isOnOrigin(url, this.origin)) return Promise.reject(new PoolOriginError(this.name, this.origin, originOf(url)));
     return undiciFetch(url, { ...(init as RequestInit | undefined), dispatcher: this.dispatcher });
-  }
-
-  /** A plain snapshot computed from live state now. */
-  stats(): PoolStats {
-    return this.#recorder.snapshot(this.live());
-  }
-
-  /** Resets the snapshot's counters and window. Prometheus counters are never reset: they only go up. */
-  resetStats(): void {
-    this.#recorder.reset();
   }
 
   /** Live gauges, read at scrape time. */
@@ -175,19 +146,15 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
    * closes the sockets; whatever is still running at the deadline is destroyed.
    */
   close(deadlineMs = 10_000): Promise<void> {
-    this.#closing ??= (async () => {
+    this.closing ??= (async () => {
       const idle = this.#limiter.onIdle().then(() => true);
       const timer = sleep(deadlineMs, false, { ref: false });
       const drained = await Promise.race([idle, timer]);
       if (drained) await this.dispatcher.close();
       else await this.dispatcher.destroy(new PoolClosedError(this.name));
-      this.#metrics.pools.delete(this);
+      this.unregister();
     })();
-    return this.#closing;
-  }
-
-  get closed(): boolean {
-    return this.#closing !== undefined;
+    return this.closing;
   }
 
   /**
@@ -195,7 +162,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
    * limiter hands one over. Rejections are counted as failed requests of the operation.
    */
   #acquire(recorder: OperationRecorder, signal: AbortSignal | undefined): Release | Promise<Release> {
-    if (this.#closing) {
+    if (this.closing) {
       this.#reject(recorder, 'other');
       return Promise.reject(new PoolClosedError(this.name));
     }
@@ -205,8 +172,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
     return acquired.then(
       (release) => this.#started(recorder, release, performance.now() - waitStart),
       (error: unknown) => {
-        this.#acquireWait.observe((performance.now() - waitStart) / 1000);
-        if (error instanceof PoolAcquireTimeoutError) this.#recorder.acquireTimedOut();
+        this.acquireWait.observe((performance.now() - waitStart) / 1000);
+        if (error instanceof PoolAcquireTimeoutError) this.recorder.acquireTimedOut();
         // The caller's abort, whatever its reason (AbortError, TimeoutError, their own), is an abort.
         this.#reject(recorder, signal?.aborted && error === signal.reason ? 'aborted' : failureReasonOf(error));
         throw error;
@@ -215,8 +182,8 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   }
 
   #started(recorder: OperationRecorder, release: Release, waitedMs: number): Release {
-    this.#acquireWait.observe(waitedMs / 1000);
-    this.#recorder.requestStarted();
+    this.acquireWait.observe(waitedMs / 1000);
+    this.recorder.requestStarted();
     if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
     return release;
   }
@@ -293,7 +260,7 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 
   /** Counts a retry in `poolscope_request_retries_total` and the snapshot (the pool's own, or an SDK's). */
   recordRetry(reason: RetryReason): void {
-    this.#recorder.retried(reason);
+    this.recorder.retried(reason);
   }
 
   /** Waits before a retry (the slot stays held) and counts the retry once it is about to be sent. */
@@ -304,19 +271,14 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
 
   #operationOf(method: string, url: string, headers: RequestInit['headers']): string {
     const classify = this.options.operationOf;
-    const name = classify ? classify({ method, url: new URL(url), header: (key) => headerOf(headers, key) }) : method.toLowerCase();
-    return this.#operations.labelFor(name);
-  }
-
-  #recorderFor(operation: string): OperationRecorder {
-    return this.#recorder.operation(operation);
+    return classify ? classify({ method, url: new URL(url), header: (key) => headerOf(headers, key) }) : method.toLowerCase();
   }
 
   #timed(connector: buildConnector.connector): buildConnector.connector {
     return (options, callback) => {
       const startedAt = performance.now();
       connector(options, (...args) => {
-        if (args[0] === null) this.#recorder.connectionCreated(performance.now() - startedAt);
+        if (args[0] === null) this.recorder.connectionCreated(performance.now() - startedAt);
         callback(...args);
       });
     };
@@ -325,16 +287,16 @@ export class UpstreamPool extends EventEmitter<PoolEventMap> implements LivePool
   #watchSockets(): void {
     // Pool events come from this dispatcher's own clients only: no foreign traffic is ever counted.
     this.dispatcher.on('connect', () => {
-      this.#recorder.connectionOpened();
+      this.recorder.connectionOpened();
       if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
     });
     this.dispatcher.on('disconnect', () => {
-      this.#recorder.connectionClosed();
+      this.recorder.connectionClosed();
       if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
     });
     this.dispatcher.on('connectionError', (_origin, _targets, error) => {
       const reason = connectionErrorReason(error);
-      this.#recorder.connectionFailed(reason);
+      this.recorder.connectionFailed(reason);
       if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });
     });
   }

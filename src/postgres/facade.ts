@@ -1,13 +1,10 @@
 import type { DatabaseConfig } from '../config/types.js';
 import { PoolscopeError } from '../errors/index.js';
 import { metricsFor } from '../metrics/families.js';
-import { HEALTH_CHECK_TIMEOUT_MS, recordHealth } from './health-check.js';
-import type { DatabaseFacade, DatabasePoolConfig, DatabaseStats, HealthCheckResult, HealthStatus } from './types.js';
-import type { PgPool, PgPoolOptions } from './postgres-pool.js';
-
-export { PgAcquireTimeoutError, sqlVerb } from './postgres-failure.js';
-export { PG_POOL_DEFAULTS, PgPool, createPgPool, createPgPoolSync, instrumentPgPool } from './postgres-pool.js';
-export type { PgInstrumentOptions, PgPoolEventMap, PgPoolLogger, PgPoolOptions, ResolvedPgPoolOptions } from './postgres-pool.js';
+import { HEALTH_CHECK_TIMEOUT_MS, recordHealth } from '../clients/health-check.js';
+import type { DatabaseFacade, DatabasePoolConfig, DatabaseStats, HealthCheckResult, HealthStatus } from '../clients/types.js';
+import type { PgPoolOptions } from './options.js';
+import type { PgPool } from './pool.js';
 
 /** Leak detection the service turns on (off in the library, as in HikariCP): a request holding a client 30 s is a bug. */
 export const SERVICE_LEAK_DETECTION_MS = 30_000;
