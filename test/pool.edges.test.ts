@@ -232,6 +232,17 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     expect(p.stats()).toMatchObject({ activeRequests: 0, totalRequests: 1 });
   });
 
+  it('measures the time left from the start: a wait that fits requestMs but not what is left of it is not started', async () => {
+    const server = await upstream((_req, res) => setTimeout(() => res.writeHead(503, { 'retry-after-ms': '900' }).end(), 400));
+    const registry = new Registry();
+    const p = pool({ name: 'timeleft', origin: server.origin, timeouts: { requestMs: 1_000 }, registry });
+    const started = performance.now();
+    const response = await p.fetch(`${server.origin}/`);
+    expect(response.status).toBe(503); // 600 ms were left, the upstream asked for 900
+    expect(performance.now() - started).toBeLessThan(800);
+    expect(server.requests).toBe(1);
+  });
+
   it('does not start a backoff after a network failure that would outlive the deadline', async () => {
     const server = await upstream((req) => req.socket.destroy());
     const registry = new Registry();
