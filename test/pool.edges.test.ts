@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PoolOriginError, PoolRequestError, PoolTimeoutError, type UpstreamPool } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
+import { startSilentListener, type SilentListener } from './support/silent-listener.js';
 
 const { upstream, pool, defer } = useCleanup();
 
@@ -25,21 +26,11 @@ async function settled(p: UpstreamPool): Promise<void> {
   await vi.waitFor(() => expect(p.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 }), { timeout: 5_000, interval: 10 });
 }
 
-/** A TCP listener that accepts and then says nothing: a TLS handshake to it never completes. */
-async function silentListener(): Promise<{ port: number; accepted: () => number }> {
-  const sockets = new Set<net.Socket>();
-  let accepted = 0;
-  const server = net.createServer((socket) => {
-    accepted++;
-    sockets.add(socket);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  defer(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  return { port: (server.address() as net.AddressInfo).port, accepted: () => accepted };
+/** A silent listener closed after the test. */
+async function silentListener(onAccept?: Parameters<typeof startSilentListener>[0]): Promise<SilentListener> {
+  const listener = await startSilentListener(onAccept);
+  defer(() => listener.close());
+  return listener;
 }
 
 describe('a redirect never escapes the pool and is one request', () => {
@@ -194,26 +185,17 @@ describe('requestMs is the whole budget, retries and waits included', () => {
 
   it("ends at the deadline when the retry's connection never completes", async () => {
     // First connection reset at once (nothing sent: any method may retry); the retry's TLS handshake hangs.
-    let accepted = 0;
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      if (++accepted === 1) socket.resetAndDestroy();
+    const server = await silentListener((socket, nth) => {
+      if (nth === 1) socket.resetAndDestroy();
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    defer(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((r) => server.close(r));
-    });
-    const origin = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const origin = `https://127.0.0.1:${server.port}`;
     const registry = new Registry();
     const p = pool({ name: 'connectsilent', origin, timeouts: { requestMs: 500, connectMs: 2_000 }, retry: { baseDelayMs: 1 }, registry }, 5_000);
     const started = performance.now();
     const error = await p.fetch(`${origin}/`).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'request' });
     expect(performance.now() - started).toBeLessThan(500 + 250);
-    expect(accepted).toBe(2);
+    expect(server.accepted()).toBe(2);
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectsilent', reason: 'reset' })).toBe(1);
   });
 

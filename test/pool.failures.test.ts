@@ -6,20 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { PoolConnectError, PoolRequestError, PoolTimeoutError } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
+import { startSilentListener } from './support/silent-listener.js';
 
 const { upstream, pool, defer } = useCleanup();
 
-/** A TCP listener that accepts and then says nothing: a TLS handshake to it never completes. */
+/** The port of a silent listener (a TLS handshake to it never completes), closed after the test. */
 async function silentListener(): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => void sockets.add(socket));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  defer(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  return (server.address() as net.AddressInfo).port;
+  const listener = await startSilentListener();
+  defer(() => listener.close());
+  return listener.port;
 }
 
 async function closedPort(): Promise<number> {

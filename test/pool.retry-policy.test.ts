@@ -7,6 +7,7 @@ import { backoffMs, isLeftToCaller, retryAfterMs, retryReasonForStatus } from '.
 import { PoolConnectError, PoolRequestError, PoolTimeoutError } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
+import { startSilentListener } from './support/silent-listener.js';
 
 const { upstream, pool, defer } = useCleanup();
 afterEach(() => void vi.restoreAllMocks());
@@ -110,20 +111,14 @@ describe('retries on the wire', () => {
   });
 
   it('retries a connect timeout, nothing having been sent, and counts it as connect_error', async () => {
-    const sockets = new Set<net.Socket>();
-    const silent = net.createServer((socket) => void sockets.add(socket));
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    defer(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    });
-    const origin = `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const silent = await startSilentListener();
+    defer(() => silent.close());
+    const origin = `https://127.0.0.1:${silent.port}`;
     const registry = new Registry();
     const p = pool({ name: 'connectretry', origin, timeouts: { connectMs: 100 }, retry: { maxRetries: 1, baseDelayMs: 1 }, registry });
     const error = await p.fetch(`${origin}/`, { method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolTimeoutError);
-    expect(sockets.size).toBe(2);
+    expect(silent.accepted()).toBe(2);
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectretry', reason: 'connect_error' })).toBe(1);
   });
 

@@ -20,6 +20,7 @@ import {
 import { PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
 import type { DatabaseConfig } from '../src/config/types.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
+import { startSilentListener } from './support/silent-listener.js';
 
 /** The real PostgreSQL of this machine and CI: trust auth, database `test`. */
 const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -393,21 +394,11 @@ describe('idle connections and closing', () => {
 });
 
 describe('close(deadlineMs) returns by its deadline, whatever the database does', () => {
-  /** A TCP listener that accepts and never says a word: a database that never answers. */
+  /** A database that accepts connections and never says a word. */
   async function blackholedDatabase(): Promise<{ url: string; accepted: () => number }> {
-    const sockets = new Set<net.Socket>();
-    let accepted = 0;
-    const server = net.createServer((socket) => {
-      accepted++;
-      sockets.add(socket);
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    });
-    return { url: `postgres://postgres@127.0.0.1:${(server.address() as net.AddressInfo).port}/test`, accepted: () => accepted };
+    const listener = await startSilentListener();
+    cleanups.push(() => listener.close());
+    return { url: `postgres://postgres@127.0.0.1:${listener.port}/test`, accepted: listener.accepted };
   }
 
   it.each([0, 5_000])('with a client still connecting to a database that never answers (connectionTimeoutMs %i)', async (connectionTimeoutMs) => {

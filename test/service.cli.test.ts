@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv } from './support/built-service.js';
 import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { startSilentListener } from './support/silent-listener.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = 'dist/src/bin/poolscope.js';
@@ -217,28 +218,24 @@ describe('poolscope (the npm start binary)', () => {
     });
 
     it('exits within SHUTDOWN_TIMEOUT_MS when the database accepts connections and never answers', async () => {
-      const sockets = new Set<net.Socket>();
-      const blackhole = net.createServer((socket) => void sockets.add(socket));
-      blackhole.listen(0, '127.0.0.1');
-      await once(blackhole, 'listening');
+      const blackhole = await startSilentListener();
       try {
         const run = start({
           PORT: '0',
-          DATABASE_URL: `postgres://postgres@127.0.0.1:${(blackhole.address() as AddressInfo).port}/test`,
+          DATABASE_URL: `postgres://postgres@127.0.0.1:${blackhole.port}/test`,
           DATABASE_CONNECTION_TIMEOUT_MS: '0',
           SHUTDOWN_TIMEOUT_MS: '1000',
           MONITORING_TOKEN: TOKEN,
         });
         await listeningUrl(run);
         // The start-up health round is stuck opening a connection the database never completes.
-        await vi.waitFor(() => expect(sockets.size).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+        await vi.waitFor(() => expect(blackhole.accepted()).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
         const signalled = performance.now();
         run.child.kill('SIGTERM');
         expect(await run.exit).toEqual({ code: 0, signal: null });
         expect(performance.now() - signalled).toBeLessThan(1_000 + 500);
       } finally {
-        for (const socket of sockets) socket.destroy();
-        blackhole.close();
+        await blackhole.close();
       }
     });
 
