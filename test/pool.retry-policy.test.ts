@@ -25,6 +25,8 @@ describe('the retry policy', () => {
   it.each<[string, Record<string, string>, number | undefined]>([
     ["OpenAI's retry-after-ms", { 'retry-after-ms': '400' }, 400],
     ['retry-after-ms 0', { 'retry-after-ms': '0' }, 0],
+    ['a negative retry-after-ms, then Retry-After', { 'retry-after-ms': '-5', 'retry-after': '1' }, 1_000],
+    ['a blank Retry-After', { 'retry-after': '  ' }, undefined],
     ['an empty retry-after-ms, then Retry-After in seconds', { 'retry-after-ms': ' ', 'retry-after': '2' }, 2_000],
     ['Retry-After 0', { 'retry-after': '0' }, 0],
     ['a negative Retry-After', { 'retry-after': '-1' }, undefined],
