@@ -1,23 +1,12 @@
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PoolAcquireTimeoutError, PoolQueueFullError } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
+import { parkedResponses as parked } from './support/http-server.js';
 import { metricValue } from './support/metrics.js';
 
 const { upstream, pool } = useCleanup();
-
-/** A handler that parks responses until the test releases them. */
-function parked() {
-  const waiting: ServerResponse[] = [];
-  return {
-    handler: (_req: unknown, res: ServerResponse) => void waiting.push(res),
-    releaseAll() {
-      for (const res of waiting.splice(0)) res.end('done');
-    },
-  };
-}
 
 describe('a pool bounds the sockets it opens', () => {
   it('serves 200 concurrent requests with connections: 4 over at most 4 sockets, all succeeding', async () => {

@@ -1,24 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimiter, type Release } from '../src/pool/limiter.js';
 import { useCleanup } from './support/harness.js';
+import { parkedResponses as held } from './support/http-server.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
 const { upstream, pool } = useCleanup();
-
-/** Responses the server holds until the test releases them, oldest first. */
-function held() {
-  const waiting: ServerResponse[] = [];
-  return {
-    handler: (_req: unknown, res: ServerResponse) => void waiting.push(res),
-    releaseOldest: () => waiting.shift()?.end('done'),
-    releaseAll: () => {
-      for (const res of waiting.splice(0)) res.end('done');
-    },
-  };
-}
 
 const take = (acquired: Promise<Release> | Release): Promise<Release> => Promise.resolve(acquired);
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import http from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface CountingServer {
@@ -73,4 +73,16 @@ export async function startCountingServer(
     },
   };
   return state;
+}
+
+/** A handler that parks responses until the test releases them (`done` as their body), oldest first. */
+export function parkedResponses() {
+  const waiting: ServerResponse[] = [];
+  return {
+    handler: (_req: unknown, res: ServerResponse) => void waiting.push(res),
+    releaseOldest: () => waiting.shift()?.end('done'),
+    releaseAll() {
+      for (const res of waiting.splice(0)) res.end('done');
+    },
+  };
 }
