@@ -588,6 +588,34 @@ describe('instrumentPgPool', () => {
   });
 });
 
+describe('a connection that ends as it is handed over', () => {
+  /** Makes every checkout's client emit `error` after pg-pool hands it over, before its caller's code runs. */
+  function endOnHandover(pool: pg.Pool, error: Error): void {
+    pool.on('acquire', (client) => process.nextTick(() => client.emit('error', error)));
+  }
+
+  it('fails the query with the error, closes the client, and never leaves the error unhandled', async () => {
+    const name = uniqueName();
+    const p = await pool({ name, registry: new Registry() });
+    const ended = new Error('terminating connection due to administrator command');
+    endOnHandover(p.pool, ended);
+    await expect(p.query('SELECT 1')).rejects.toBe(ended);
+    await vi.waitFor(() => expect(p.pool.totalCount).toBe(0), { timeout: 5_000, interval: 10 });
+  });
+
+  it('warming to min survives it: the client is closed and counted, not thrown at the process', async () => {
+    const name = uniqueName();
+    const logger = captureLogger();
+    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 1, registry: new Registry(), logger });
+    cleanups.push(() => p.close(2_000));
+    endOnHandover(p.pool, new Error('terminating connection due to administrator command'));
+    await vi.waitFor(() => expect(logger.lines.map((l) => l.msg)).toContainEqual(expect.stringContaining('could not open 1 of 1')), {
+      timeout: 5_000,
+      interval: 10,
+    });
+  });
+});
+
 describe('pool.query keeps pg-pool\'s semantics', () => {
   /** Active statements of an application_name, from the admin connection. */
   async function activeStatements(applicationName: string): Promise<number> {

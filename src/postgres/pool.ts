@@ -18,6 +18,11 @@ export interface PgPoolEventMap extends PoolEventMap {
 }
 
 type HistogramChild = { observe(value: number): void };
+/** An error a client emitted between pg-pool handing it over and poolscope's caller taking it. */
+interface EarlyError {
+  error: Error | undefined;
+  guard: (error: Error) => void;
+}
 
 type QueryCallback = (error: Error | undefined, result?: QueryResult) => void;
 
@@ -41,6 +46,7 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
   readonly #pgMetrics: PostgresMetrics;
   readonly #held = new Map<PoolClient, Checkout>();
   readonly #usage: HistogramChild;
+  readonly #early = new WeakMap<PoolClient, EarlyError>();
   readonly #refill: { timer: NodeJS.Timeout | undefined; lastAt: number; delayMs: number } = {
     timer: undefined,
     lastAt: Number.NEGATIVE_INFINITY,
@@ -220,8 +226,10 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
         // follows would open the next one, forever. Taking one off first leaves the count where it was.
         const client = attempt.value as PoolClient & { _poolUseCount?: number };
         client._poolUseCount = (client._poolUseCount ?? 0) - 1;
-        client.release();
-        opened++;
+        const lost = this.#takeEarlyError(client);
+        client.release(lost);
+        if (lost) failure ??= lost;
+        else opened++;
       } else failure ??= attempt.reason;
     }
     if (failure !== undefined && !this.closed) {
@@ -257,10 +265,12 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       failNow?.(error);
     };
     client.on('error', onError);
+    lost = this.#takeEarlyError(client);
     const startedAt = performance.now();
     let failed: unknown;
     try {
       let result: T;
+      if (lost) throw lost; // the connection ended as it was handed over: nothing can run on it
       if (failFast) {
         const running = Promise.resolve(fn(client));
         running.catch(() => undefined); // settles after we have moved on when the client broke first
@@ -286,11 +296,32 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    * Checks a client out of pg, timing the wait and classifying a failure. `typed` callers (our own `query`
    * and `run`) get poolscope errors; the app's own `pool.connect()` / `pool.query()` get pg's errors unchanged.
    */
+  /**
+   * A checkout of poolscope's own (queries, `run()`, warming). pg-pool hands the client over with no 'error'
+   * listener, and the message that ends a connection can arrive in the very chunk that completed it, before the
+   * promise's continuation runs: a guard holds that error until the caller takes it (`#takeEarlyError`), instead
+   * of an uncaught 'error' taking the process down.
+   */
   #checkout(typed: boolean, warmup: boolean): Promise<PoolClient> {
     if (typed && (this.closing || this.#pool.ending)) return Promise.reject(new PoolClosedError(this.name));
     return new Promise((resolve, reject) =>
-      this.#checkoutThen(warmup, (error, client) => (error ? reject(typed ? this.#typed(error) : this.#scrub(error)) : resolve(client!))),
+      this.#checkoutThen(warmup, (error, client) => {
+        if (error) return reject(typed ? this.#typed(error) : this.#scrub(error));
+        const early: EarlyError = { error: undefined, guard: (e) => void (early.error ??= e) };
+        client!.on('error', early.guard);
+        this.#early.set(client!, early);
+        resolve(client!);
+      }),
     );
+  }
+
+  /** Removes the guard `#checkout` put on `client`, returning the error it caught, if any. */
+  #takeEarlyError(client: PoolClient): Error | undefined {
+    const early = this.#early.get(client);
+    if (!early) return undefined;
+    this.#early.delete(client);
+    client.removeListener('error', early.guard);
+    return early.error;
   }
 
   /**
