@@ -120,6 +120,18 @@ describe('a redirect never escapes the pool and is one request', () => {
     expect(p.stats().activeRequests).toBe(0);
   });
 
+  it('returns a 3xx without a Location as the answer, and frees its slot when its body ends', async () => {
+    const server = await upstream((_req, res) => res.writeHead(302).end('nowhere to go'));
+    const registry = new Registry();
+    const p = pool({ name: 'nolocation', origin: server.origin, registry });
+    const ended = once(p, 'request:end');
+    const response = await p.fetch(`${server.origin}/start`);
+    expect(response.status).toBe(302);
+    expect(await response.text()).toBe('nowhere to go');
+    expect((await ended)[0]).toMatchObject({ outcome: 'success', status: 302 });
+    expect(p.stats().activeRequests).toBe(0);
+  });
+
   it("hands a 3xx to the caller unfollowed with redirect: 'manual', whatever its Location", async () => {
     const server = await upstream((_req, res) => res.writeHead(302, { location: 'http://elsewhere.invalid/x' }).end());
     const registry = new Registry();
@@ -181,6 +193,16 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resetsilent', reason: 'reset' })).toBe(1);
     expect(await failures(registry, 'resetsilent', 'timeout')).toBe(1);
     await settled(p);
+  });
+
+  it('aborts the exchange on the wire at the deadline: the slot is free and its socket closed at once', async () => {
+    const server = await upstream(() => undefined); // headers never come
+    const p = pool({ name: 'deadlinewire', origin: server.origin, timeouts: { requestMs: 300 }, retry: false, registry: new Registry() });
+    await expect(p.fetch(`${server.origin}/`)).rejects.toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'request' });
+    expect(p.stats().activeRequests).toBe(0);
+    // HTTP/1.1 cancels an exchange by closing its socket. (undici then opens an idle one of its own accord, as raw
+    // undici.fetch does after an AbortSignal.timeout: that one is kept for the next request.)
+    await vi.waitFor(() => expect(server.sockets.accepted - server.sockets.open).toBe(1), { timeout: 1_000, interval: 5 });
   });
 
   it("ends at the deadline when the retry's connection never completes", async () => {
