@@ -118,7 +118,8 @@ describe('Dockerfile', () => {
 
   it('starts the file `npm start` starts, listening on 0.0.0.0:9464', () => {
     const start = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts.start;
-    const script = /^node (\S+)$/.exec(start ?? '')?.[1];
+    // `exec`: the shell npm runs the script in becomes node, so npm's SIGTERM reaches the server.
+    const script = /^exec node (\S+)$/.exec(start ?? '')?.[1];
     expect(script, `package.json start: ${start}`).toBeDefined();
     expect(dockerfile).toContain(`CMD ["node", "${script}"]`);
     expect(dockerfile).toMatch(/HOST=0\.0\.0\.0/);
