@@ -28,19 +28,54 @@ export const ALERT_NAMES = [
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
-/** Where the runbooks live; each alert links to `<base><AlertName>.md` (the files under `docs/runbooks/`). */
+/**
+ * Where the runbooks live by default: `docs/runbooks/` of the repository package.json names (a test keeps the two
+ * equal; scripts/generate-alert-rules.mjs derives it with `runbookBaseUrlFor`). Each alert links to
+ * `<base><AlertName>.md`.
+ */
 export const RUNBOOK_BASE_URL = 'https://github.com/poolscope/poolscope/blob/main/docs/runbooks/';
 
-export function runbookUrl(alert: AlertName): string {
-  return `${RUNBOOK_BASE_URL}${alert}.md`;
+export interface AlertRuleOptions {
+  /** Each alert's `runbook_url` is `<runbookBaseUrl><AlertName>.md`: your own copy of the runbooks. */
+  runbookBaseUrl?: string;
+}
+
+export function runbookUrl(alert: AlertName, runbookBaseUrl: string = RUNBOOK_BASE_URL): string {
+  return `${runbookBaseUrl}${alert}.md`;
+}
+
+/** `url` as a runbook base: an absolute http(s) URL, ending in `/` so that `<base><AlertName>.md` is a page in it. */
+export function normalizeRunbookBaseUrl(url: string): string {
+  const parsed = new URL(url); // throws ERR_INVALID_URL for anything but an absolute URL
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new TypeError(`runbookBaseUrl must be an http(s) URL, not ${parsed.protocol}`);
+  }
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/**
+ * The runbook base of a GitHub repository as package.json names it (`repository`: a URL, `github:owner/name`,
+ * `owner/name`, or `{ url, directory }`): its `docs/runbooks/` on the `main` branch.
+ */
+export function runbookBaseUrlFor(repository: string | { url: string; directory?: string }): string {
+  const { url, directory } = typeof repository === 'string' ? { url: repository, directory: undefined } : repository;
+  const shorthand = /^(?:github:)?([\w.-]+\/[\w.-]+)$/.exec(url);
+  const web = shorthand ? `https://github.com/${shorthand[1]}` : url.replace(/^git\+/, '').replace(/^git:\/\//, 'https://');
+  const repo = web.replace(/\.git$/, '').replace(/\/+$/, '');
+  if (!/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/.test(repo)) {
+    throw new TypeError(`cannot derive a runbook URL from repository ${JSON.stringify(url)}: pass the runbook base URL`);
+  }
+  const folder = directory ? `${directory.replace(/^\/+|\/+$/g, '')}/` : '';
+  return `${repo}/blob/main/${folder}docs/runbooks/`;
 }
 
 // Every per-pool series keeps job and instance, so a notification says which replica is in trouble and
 // PoolscopeTargetDown can inhibit the alerts of the instance it covers.
 const BY = 'job, instance, pool';
 
-/** Builds every alerting rule from `thresholds`. Pure: the same thresholds give the same rules, in the same order. */
-export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
+/** Builds every alerting rule from `thresholds`. Pure: the same arguments give the same rules, in the same order. */
+export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRuleOptions = {}): AlertRule[] {
+  const runbookBaseUrl = normalizeRunbookBaseUrl(options.runbookBaseUrl ?? RUNBOOK_BASE_URL);
   const t = thresholds;
   const latencyPools = Object.keys(t.latencyP95.byPoolSeconds).sort();
   const headroomPools = regexAlternatives(t.rateLimitHeadroom.pools);
@@ -217,7 +252,7 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS): AlertRule[] {
         'release it.',
     },
   ];
-  return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert) }));
+  return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert, runbookBaseUrl) }));
 }
 
 function p95Expr(matcher: string, window: string): string {

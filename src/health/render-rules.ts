@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import { alertRules, type AlertRule } from './alert-rules.js';
+import { alertRules, type AlertRule, type AlertRuleOptions } from './alert-rules.js';
 import { THRESHOLDS, type Thresholds } from './thresholds.js';
 
 export const ALERT_RULES_FILE = 'alerts/poolscope.rules.yml';
@@ -31,9 +31,12 @@ export function alertRuleGroups(rules: readonly AlertRule[] = alertRules()): {
   };
 }
 
-/** The text of `alerts/poolscope.rules.yml`. Deterministic: same thresholds, byte-identical output. */
-export function renderAlertRules(thresholds: Thresholds = THRESHOLDS): string {
-  const doc = new Document(alertRuleGroups(alertRules(thresholds)));
+/**
+ * The text of `alerts/poolscope.rules.yml`. Deterministic: same arguments, byte-identical output. With
+ * `runbookBaseUrl`, every `runbook_url` points at your copy of the runbooks instead of this repository's.
+ */
+export function renderAlertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRuleOptions = {}): string {
+  const doc = new Document(alertRuleGroups(alertRules(thresholds, options)));
   doc.commentBefore = HEADER;
   // lineWidth 0: never fold long PromQL or descriptions; multi-line expressions come out as `|-` blocks.
   return doc.toString({ lineWidth: 0, indent: 2, indentSeq: true });

@@ -1,10 +1,16 @@
 /** alerts/poolscope.rules.yml is generated from src/health, complete, and every alert is documented. */
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ALERT_NAMES, RUNBOOK_BASE_URL, alertRules } from '../../src/health/alert-rules.js';
+import { parse } from 'yaml';
+import { ALERT_NAMES, RUNBOOK_BASE_URL, alertRules, runbookBaseUrlFor } from '../../src/health/alert-rules.js';
 import { ALERT_RULES_FILE, renderAlertRules } from '../../src/health/render-rules.js';
-import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO } from './assets.js';
+import { THRESHOLDS } from '../../src/health/thresholds.js';
+import { buildIfStale } from '../support/built-service.js';
+import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO, type RuleFile } from './assets.js';
 
 const committed = loadRuleFile(ALERT_RULES_FILE).groups.flatMap((group) => group.rules);
 
@@ -61,6 +67,59 @@ describe('alerts/poolscope.rules.yml', () => {
   it('watches the poolscope scrape job', () => {
     expect(alertRules().find((rule) => rule.alert === 'PoolscopeTargetDown')!.expr).toBe('up{job="poolscope"} == 0');
   });
+});
+
+describe('runbook URLs', () => {
+  const base = 'https://runbooks.example.com/poolscope/';
+  const runbookUrls = (text: string) => (parse(text) as RuleFile).groups.flatMap((group) => group.rules).map((rule) => rule.annotations?.runbook_url);
+
+  it('point every runbook_url at runbookBaseUrl when one is given, and change nothing else', () => {
+    const text = renderAlertRules(THRESHOLDS, { runbookBaseUrl: base });
+    expect(runbookUrls(text)).toEqual(ALERT_NAMES.map((name) => `${base}${name}.md`));
+    expect(text.replaceAll(base, RUNBOOK_BASE_URL)).toBe(renderAlertRules());
+  });
+
+  it('add the slash a base URL lacks, and refuse one that is not http(s)', () => {
+    expect(alertRules(THRESHOLDS, { runbookBaseUrl: 'https://wiki.example.com/ops' })[0]!.runbookUrl).toBe(
+      'https://wiki.example.com/ops/HighConnectionPoolUtilization.md',
+    );
+    expect(() => alertRules(THRESHOLDS, { runbookBaseUrl: 'docs/runbooks/' })).toThrow(TypeError);
+    expect(() => alertRules(THRESHOLDS, { runbookBaseUrl: 'file:///srv/runbooks/' })).toThrow(/http\(s\)/);
+  });
+
+  it("default to docs/runbooks/ of the repository package.json names", () => {
+    const { repository } = JSON.parse(readRepoFile('package.json')) as { repository: { url: string } };
+    expect(runbookBaseUrlFor(repository)).toBe(RUNBOOK_BASE_URL);
+  });
+
+  it.each([
+    ['git+https://github.com/acme/pools.git', 'https://github.com/acme/pools/blob/main/docs/runbooks/'],
+    ['https://github.com/acme/pools', 'https://github.com/acme/pools/blob/main/docs/runbooks/'],
+    ['github:acme/pools', 'https://github.com/acme/pools/blob/main/docs/runbooks/'],
+    ['acme/pools', 'https://github.com/acme/pools/blob/main/docs/runbooks/'],
+  ])('derive the base of repository %s', (url, expected) => {
+    expect(runbookBaseUrlFor(url)).toBe(expected);
+    expect(runbookBaseUrlFor({ url, directory: 'packages/poolscope' })).toBe(expected.replace('/main/', '/main/packages/poolscope/'));
+  });
+
+  it('ask for the base URL when the repository is not on GitHub', () => {
+    expect(() => runbookBaseUrlFor('git+https://gitlab.com/acme/pools.git')).toThrow(/pass the runbook base URL/);
+  });
+
+  it('come from the generator: by default the committed file, with --runbook-base-url the given base', async () => {
+    await buildIfStale();
+    const run = (args: string[]) => promisify(execFile)(process.execPath, ['scripts/generate-alert-rules.mjs', ...args], { cwd: REPO });
+    await expect(run(['--check'])).resolves.toMatchObject({ stdout: expect.stringContaining('is up to date') });
+
+    const dir = mkdtempSync(join(tmpdir(), 'poolscope-rules-'));
+    try {
+      const out = join(dir, 'rules.yml');
+      await run(['--runbook-base-url', base, '--out', out]);
+      expect(readFileSync(out, 'utf8')).toBe(renderAlertRules(THRESHOLDS, { runbookBaseUrl: base }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('prometheus/rules/recording.yml', () => {

@@ -50,7 +50,7 @@ export function dashboardExpressions(dashboard: GrafanaDashboard = loadDashboard
   );
 }
 
-interface RuleFile {
+export interface RuleFile {
   groups: Array<{ name: string; rules: Array<{ record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }> }>;
 }
 
