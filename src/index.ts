@@ -6,7 +6,7 @@ export type { PoolOptions, PoolTimeouts, RetryOptions, CallerRetries, RequestDes
 export { POOL_DEFAULTS } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';
 export type { PoolEventMap, Outcome } from './pool/events.js';
-export { registry, VERSION } from './metrics/registry.js';
+export { registry, collectProcessMetrics, VERSION } from './metrics/registry.js';
 export { metricsFor } from './metrics/families.js';
 export type { BuildMode, PoolscopeMetrics } from './metrics/families.js';
 export * from './clients/index.js';

@@ -399,7 +399,10 @@ describe('monitoringRouter configuration', () => {
     expect(res.body.error.message).toContain('OPENAI_API_KEY');
     await request(app).get('/api/connections/pinecone/health').set('Authorization', `Bearer ${TOKEN}`).expect(404);
     const stats = await request(app).get('/api/connections/stats').set('Authorization', `Bearer ${TOKEN}`).expect(200);
-    expect(Object.keys(stats.body.data)).toEqual(['database']);
+    // `database` is reference 004's DatabasePool, Supabase's pool here; `supabase` the same pool by its own name.
+    expect(Object.keys(stats.body.data)).toEqual(['database', 'supabase']);
+    expect(stats.body.data.supabase).toEqual(stats.body.data.database);
+    await request(app).get('/api/connections/postgres/stats').set('Authorization', `Bearer ${TOKEN}`).expect(404);
   });
 
   it('shows unconfigured upstreams as not_configured in the connection-pools health map', async () => {

@@ -89,14 +89,16 @@ describe('pool.stats() and /metrics tell the truth', () => {
     expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'reset', outcome: 'success' })).toBe(1);
   });
 
-  it('records into poolscope\'s own registry by default, with build info and process metrics', async () => {
+  it('records into poolscope\'s own registry by default, with build info and nothing of the process', async () => {
     const server = await upstream((_req, res) => res.end('ok'));
     const p = pool({ name: 'default_registry', origin: server.origin });
     await (await p.fetch(`${server.origin}/`)).text();
     const text = await defaultRegistry.metrics();
     expect(text).toContain('poolscope_pool_connections_max{pool="default_registry"} 10');
     expect(text).toMatch(/poolscope_build_info\{version="\d+\.\d+\.\d+",mode="library"\} 1/);
-    expect(text).toContain('process_cpu_user_seconds_total');
+    // Importing poolscope starts nothing: Node's process metrics are the app's choice (collectProcessMetrics).
+    expect(text).not.toContain('process_cpu_user_seconds_total');
+    expect(text).not.toContain('nodejs_');
   });
 });
 

@@ -49,7 +49,7 @@ function queueStatus(stats: PoolStats): QueueStatus {
 export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoolConfig> {
   constructor(
     private readonly getPool: () => UpstreamPool | undefined,
-    private readonly check: () => Promise<HealthCheckResult>,
+    private readonly check: (timeoutMs?: number) => Promise<HealthCheckResult>,
   ) {}
 
   #stats(): PoolStats {
@@ -91,8 +91,8 @@ export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoo
     this.getPool()?.resetStats();
   }
 
-  async healthCheck(): Promise<HealthCheckResult & { stats: DatabaseStats }> {
-    return { ...(await this.check()), stats: this.getStats() };
+  async healthCheck(timeoutMs?: number): Promise<HealthCheckResult & { stats: DatabaseStats }> {
+    return { ...(await this.check(timeoutMs)), stats: this.getStats() };
   }
 
   async close(): Promise<void> {
@@ -105,8 +105,9 @@ export class OpenAIFacade implements PoolFacade<OpenAIStats, OpenAIPoolConfig> {
   constructor(
     private readonly pool: UpstreamPool,
     private readonly usage: OpenAIUsage,
-    private readonly timeoutSeconds: number,
-    private readonly check: () => Promise<HealthCheckResult>,
+    /** The SDK's overall timeout. */
+    private readonly timeoutMs: number,
+    private readonly check: (timeoutMs?: number) => Promise<HealthCheckResult>,
   ) {}
 
   getStats(): OpenAIStats {
@@ -131,7 +132,7 @@ export class OpenAIFacade implements PoolFacade<OpenAIStats, OpenAIPoolConfig> {
       requestTimeout: options.timeouts.headersMs,
       maxRetries: options.retry.maxRetries,
       retryDelay: options.retry.baseDelayMs,
-      timeout: this.timeoutSeconds * 1000,
+      timeout: this.timeoutMs,
     };
   }
 
@@ -144,8 +145,8 @@ export class OpenAIFacade implements PoolFacade<OpenAIStats, OpenAIPoolConfig> {
     this.usage.reset();
   }
 
-  async healthCheck(): Promise<HealthCheckResult & { stats: OpenAIStats }> {
-    return { ...(await this.check()), stats: this.getStats() };
+  async healthCheck(timeoutMs?: number): Promise<HealthCheckResult & { stats: OpenAIStats }> {
+    return { ...(await this.check(timeoutMs)), stats: this.getStats() };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
-export { createClients, type Clients, type CreateClientsOptions, type SdkClients } from './create-clients.js';
+export { createClients, type Clients, type CreateClientsOptions, type SdkClients, type UpstreamPoolOptions } from './create-clients.js';
+export { HEALTH_CHECK_DEFAULTS, startHealthChecks, type HealthChecks, type HealthChecksOptions, type HealthLogger } from './health-checks.js';
 export {
   DatabasePool,
   type DatabasePoolApi,
@@ -12,6 +13,9 @@ export {
   getPineconeIndex,
   getSupabaseAdminClient,
   getSupabaseClient,
+  testConnection,
+  checkDatabaseHealth,
+  testOpenAIConnection,
   openai,
   supabase,
   supabaseAdmin,

@@ -50,7 +50,7 @@ export function instrumentOpenAIFetch(
     if (response.ok && response.body && USAGE_OPERATIONS.has(operationOf(url))) {
       const copy = response.clone();
       const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-      const reading = streaming ? readStream(copy, startedAt, metrics, models, usage) : readJson(copy, metrics, models, usage);
+      const reading = streaming ? readStream(copy, pool.name, startedAt, metrics, models, usage) : readJson(copy, pool.name, metrics, models, usage);
       // A body that errors (aborted stream, timeout) simply reports no usage: the pool counts the failure.
       reading.catch(() => undefined);
     }
@@ -79,21 +79,21 @@ interface UsageBody {
   } | null;
 }
 
-function recordUsage(body: UsageBody, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): void {
+function recordUsage(body: UsageBody, pool: string, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): void {
   const model = models.labelFor(body.model);
   usage.requestsByModel[model] = (usage.requestsByModel[model] ?? 0) + 1;
   const u = body.usage;
   if (!u) return;
   const input = u.prompt_tokens ?? u.input_tokens ?? 0;
   const output = u.completion_tokens ?? u.output_tokens ?? 0;
-  metrics.openaiTokens.inc({ model, token_type: 'input' }, input);
-  metrics.openaiTokens.inc({ model, token_type: 'output' }, output);
+  metrics.openaiTokens.inc({ pool, model, token_type: 'input' }, input);
+  metrics.openaiTokens.inc({ pool, model, token_type: 'output' }, output);
   usage.responsesWithUsage++;
   usage.tokensUsed += input + output;
 }
 
-async function readJson(response: Response, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): Promise<void> {
-  recordUsage((await response.json()) as UsageBody, metrics, models, usage);
+async function readJson(response: Response, pool: string, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): Promise<void> {
+  recordUsage((await response.json()) as UsageBody, pool, metrics, models, usage);
 }
 
 /**
@@ -102,6 +102,7 @@ async function readJson(response: Response, metrics: PoolscopeMetrics, models: M
  */
 async function readStream(
   response: Response,
+  pool: string,
   startedAt: number,
   metrics: PoolscopeMetrics,
   models: ModelLabels,
@@ -134,12 +135,12 @@ async function readStream(
       const isContent = parsed.type === 'response.output_text.delta' || (Array.isArray(parsed.choices) && parsed.choices.length > 0);
       if (!firstTokenSeen && isContent) {
         firstTokenSeen = true;
-        metrics.openaiTimeToFirstToken.observe({ model: models.labelFor(model) }, (performance.now() - startedAt) / 1000);
+        metrics.openaiTimeToFirstToken.observe({ pool, model: models.labelFor(model) }, (performance.now() - startedAt) / 1000);
       }
       const final = parsed.type === 'response.completed' ? parsed.response : parsed;
       if (final?.usage && !counted) {
         counted = true;
-        recordUsage({ model: final.model ?? model, usage: final.usage }, metrics, models, usage);
+        recordUsage({ model: final.model ?? model, usage: final.usage }, pool, metrics, models, usage);
       }
     }
   }

@@ -1,44 +1,72 @@
 import type OpenAI from 'openai';
 import type { Index, Pinecone } from '@pinecone-database/pinecone';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { createClients, type Clients } from './create-clients.js';
-import type { DatabaseFacade, OpenAIFacade, PineconeFacade } from './types.js';
+import { mergePoolOptions } from '../config/pool-options.js';
+import { createClients, type Clients, type CreateClientsOptions, type UpstreamPoolOptions } from './create-clients.js';
+import { assertUnchanged, databaseInitializeOptions, openaiInitializeOptions } from './initialize.js';
+import type {
+  DatabaseFacade,
+  DatabasePoolConfig,
+  DatabaseStats,
+  HealthCheckResult,
+  OpenAIFacade,
+  OpenAIPoolConfig,
+  PineconeFacade,
+} from './types.js';
 
 let processClients: Clients | undefined;
+/** What `DatabasePool.initialize()` / `OpenAIPool.initialize()` asked for before the clients were built. */
+let pending: { poolOptions: UpstreamPoolOptions; openaiTimeoutMs?: number } = { poolOptions: {} };
 
-/** The process-wide clients, built from the environment on first use (validated then: `ConfigError` names every bad variable). */
+/**
+ * The process-wide clients, built from the environment on first use (validated then: `ConfigError` names every
+ * bad variable), with the `initialize()` settings given before. `DATABASE_URL` with `pg` installed gives the
+ * Postgres pool.
+ */
 export function getClients(): Clients {
-  processClients ??= createClients(loadConfig(process.env));
+  if (processClients) return processClients;
+  const options: CreateClientsOptions = { poolOptions: pending.poolOptions };
+  if (pending.openaiTimeoutMs !== undefined) options.openaiTimeoutMs = pending.openaiTimeoutMs;
+  processClients = createClients(loadConfig(process.env), options);
   return processClients;
 }
 
-/** Replaces the process-wide clients (e.g. with `createClients(config)` in an app that configures in code). */
+/**
+ * Replaces the process-wide clients (e.g. with `createClients(config)` in an app that configures in code). The
+ * previous set is not closed: close it yourself if nothing else holds it.
+ */
 export function setClients(clients: Clients | undefined): void {
   processClients = clients;
+  if (clients === undefined) pending = { poolOptions: {} };
 }
 
-function required<T>(value: T | undefined, what: string, variables: string): T {
-  if (value === undefined) throw new Error(`${what} is not configured: set ${variables}`);
+function notConfigured(variable: string, what: string): ConfigError {
+  return new ConfigError([{ variable, problem: `is not set: ${what} needs it` }]);
+}
+
+function required<T>(value: T | undefined, what: string, variable: string): T {
+  if (value === undefined) throw notConfigured(variable, what);
   return value;
 }
 
 /** The anon-key Supabase client on the shared `supabase` pool (reference 000's `get_supabase_client()`). */
 export function getSupabaseClient(): SupabaseClient {
-  return required(getClients().sdk.supabase, 'The Supabase client', 'SUPABASE_URL and SUPABASE_ANON_KEY');
+  return required(getClients().sdk.supabase, 'the Supabase client', 'SUPABASE_URL and SUPABASE_ANON_KEY');
 }
 
 /** The service-role Supabase client, on the same pool as `getSupabaseClient()`. */
 export function getSupabaseAdminClient(): SupabaseClient {
-  return required(getClients().sdk.supabaseAdmin, 'The Supabase admin client', 'SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
+  return required(getClients().sdk.supabaseAdmin, 'the Supabase admin client', 'SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
 }
 
 export function getOpenAIClient(): OpenAI {
-  return required(getClients().sdk.openai, 'The OpenAI client', 'OPENAI_API_KEY');
+  return required(getClients().sdk.openai, 'the OpenAI client', 'OPENAI_API_KEY');
 }
 
 export function getPineconeClient(): Pinecone {
-  return required(getClients().sdk.pinecone, 'The Pinecone client', 'PINECONE_API_KEY');
+  return required(getClients().sdk.pinecone, 'the Pinecone client', 'PINECONE_API_KEY');
 }
 
 /** The configured Pinecone index, its host resolved once for the whole process. */
@@ -65,12 +93,14 @@ export const supabaseAdmin: SupabaseClient = lazy(getSupabaseAdminClient);
 /** Reference 004's `openai` export, created on first use. */
 export const openai: OpenAI = lazy(getOpenAIClient);
 
-function facade<F extends object>(get: () => F | undefined, what: string, variables: string): F {
-  return lazy(() => required(get(), what, variables));
-}
-
-/** Reference 004's `DatabasePool`, on the process-wide Supabase pool. */
+/** Reference 004's `DatabasePool`: the Supabase clients and their pool (the Postgres pool when only DATABASE_URL is set). */
 export interface DatabasePoolApi extends DatabaseFacade {
+  /**
+   * Reference 004's run-time configuration, applied when the process-wide clients are built: call it before
+   * their first use. Validated at once (`PoolConfigError` naming the setting); on a live pool a setting that
+   * differs from the live value is refused the same way, since nothing is resized under running requests.
+   */
+  initialize(settings?: Partial<DatabasePoolConfig>): void;
   getAdminClient(): SupabaseClient;
   getUserClient(): SupabaseClient;
   /** Runs `fn` with the admin or user client. The pool records the requests; no extra slot is taken, so it cannot deadlock. */
@@ -79,12 +109,25 @@ export interface DatabasePoolApi extends DatabaseFacade {
 
 /** Reference 004's `OpenAIPool`, on the process-wide OpenAI pool. */
 export interface OpenAIPoolApi extends OpenAIFacade {
+  /** As `DatabasePool.initialize`: before first use; `timeout` is the SDK's overall timeout. */
+  initialize(settings?: Partial<OpenAIPoolConfig>): void;
   getClient(): OpenAI;
   /** Runs `fn` with the client. The model label is read from each response (allow-listed); `model` is accepted for compatibility. */
   executeRequest<T>(fn: (client: OpenAI) => PromiseLike<T> | T, model?: string): Promise<T>;
 }
 
 export const DatabasePool: DatabasePoolApi = {
+  initialize(settings = {}) {
+    const config = processClients?.config ?? loadConfig(process.env);
+    const target = config.supabase ? 'supabase' : 'postgres';
+    const options = databaseInitializeOptions(settings, target);
+    if (processClients) {
+      assertUnchanged(settings, databaseFacade().getPoolConfig(), 'DatabasePool', target);
+      return;
+    }
+    if (target === 'postgres') pending.poolOptions.postgres = { ...pending.poolOptions.postgres, ...options.postgres };
+    else pending.poolOptions.supabase = mergePoolOptions(pending.poolOptions.supabase ?? {}, options.supabase);
+  },
   getAdminClient: getSupabaseAdminClient,
   getUserClient: getSupabaseClient,
   executeQuery: async (fn, isAdmin = false) => fn(isAdmin ? getSupabaseAdminClient() : getSupabaseClient()),
@@ -92,28 +135,52 @@ export const DatabasePool: DatabasePoolApi = {
   getPoolConfig: () => databaseFacade().getPoolConfig(),
   getQueueStatus: () => databaseFacade().getQueueStatus(),
   resetStats: () => databaseFacade().resetStats(),
-  healthCheck: () => databaseFacade().healthCheck(),
+  healthCheck: (timeoutMs) => databaseFacade().healthCheck(timeoutMs),
   close: () => databaseFacade().close(),
 };
 
 export const OpenAIPool: OpenAIPoolApi = {
+  initialize(settings = {}) {
+    const { openai: options, timeoutMs } = openaiInitializeOptions(settings);
+    if (processClients) {
+      assertUnchanged(settings, openaiFacade().getPoolConfig(), 'OpenAIPool', 'openai');
+      return;
+    }
+    pending.poolOptions.openai = mergePoolOptions(pending.poolOptions.openai ?? {}, options);
+    if (timeoutMs !== undefined) pending.openaiTimeoutMs = timeoutMs;
+  },
   getClient: getOpenAIClient,
   executeRequest: async (fn) => fn(getOpenAIClient()),
   getStats: () => openaiFacade().getStats(),
   getPoolConfig: () => openaiFacade().getPoolConfig(),
   getQueueStatus: () => openaiFacade().getQueueStatus(),
   resetStats: () => openaiFacade().resetStats(),
-  healthCheck: () => openaiFacade().healthCheck(),
+  healthCheck: (timeoutMs) => openaiFacade().healthCheck(timeoutMs),
   close: () => openaiFacade().close(),
 };
 
 /** The Pinecone equivalent of `DatabasePool`, over the data-plane pool. */
-export const PineconePool: PineconeFacade = facade(() => getClients().pinecone, 'Pinecone', 'PINECONE_API_KEY');
+export const PineconePool: PineconeFacade = lazy(() => required(getClients().pinecone, 'the Pinecone pool', 'PINECONE_API_KEY'));
+
+/** Reference 004's `testConnection()`: whether the database answers its health check now. Never rejects for a down database. */
+export async function testConnection(): Promise<boolean> {
+  return (await DatabasePool.healthCheck()).healthy;
+}
+
+/** Reference 004's `checkDatabaseHealth()`: the database health check's full result. */
+export function checkDatabaseHealth(): Promise<HealthCheckResult & { stats: DatabaseStats }> {
+  return DatabasePool.healthCheck();
+}
+
+/** Reference 004's `testOpenAIConnection()`: whether OpenAI answers its health check (`GET /models`) now. */
+export async function testOpenAIConnection(): Promise<boolean> {
+  return (await OpenAIPool.healthCheck()).healthy;
+}
 
 function databaseFacade(): DatabaseFacade {
-  return required(getClients().database, 'The database pool', 'SUPABASE_URL and a Supabase key');
+  return required(getClients().database, 'the database pool', 'SUPABASE_URL (with a Supabase key) or DATABASE_URL');
 }
 
 function openaiFacade(): OpenAIFacade {
-  return required(getClients().openai, 'The OpenAI pool', 'OPENAI_API_KEY');
+  return required(getClients().openai, 'the OpenAI pool', 'OPENAI_API_KEY');
 }

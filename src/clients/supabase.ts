@@ -1,12 +1,13 @@
 import type { SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
 import { WebSocket } from 'undici';
 import type { SupabaseConfig } from '../config/types.js';
-import { supabasePoolOptions } from '../config/pool-options.js';
-import type { PoolscopeMetrics } from '../metrics/families.js';
+import { mergePoolOptions, supabasePoolOptions } from '../config/pool-options.js';
+import { loadPeer } from '../peers.js';
 import { createPool, type PoolFetch, type UpstreamPool } from '../pool/pool.js';
-import type { CallerRetries, PoolOptions, RequestDescriptor } from '../pool/options.js';
+import type { CallerRetries, RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
-import { asSdkFetch, headerOf, loadPeer } from './sdk-fetch.js';
+import { asSdkFetch, headerOf } from './sdk-fetch.js';
+import { once, type UpstreamSetup } from './upstream-setup.js';
 import type { HealthCheckResult } from './types.js';
 
 type RealtimeOptions = SupabaseClientOptions<'public'>['realtime'];
@@ -46,42 +47,44 @@ function postgrestVerb(request: RequestDescriptor): string {
 
 export interface SupabaseClientsHandle {
   pool: UpstreamPool;
-  /** The anon-key client (`get_supabase_client()`, reference 004's `supabase`). */
-  client: SupabaseClient | undefined;
-  /** The service-role client (reference 004's `supabaseAdmin`). */
-  adminClient: SupabaseClient | undefined;
+  /** The anon-key client (`get_supabase_client()`, reference 004's `supabase`), built on first read. */
+  readonly client: SupabaseClient | undefined;
+  /** The service-role client (reference 004's `supabaseAdmin`), built on first read. */
+  readonly adminClient: SupabaseClient | undefined;
   config: SupabaseConfig;
-  healthCheck(): Promise<HealthCheckResult>;
+  healthCheck(timeoutMs?: number): Promise<HealthCheckResult>;
 }
 
 /** What postgrest-js retries by itself (its RETRYABLE_METHODS and RETRYABLE_STATUS_CODES), up to 3 times. */
 const POSTGREST_RETRIES: CallerRetries = { methods: ['GET', 'HEAD', 'OPTIONS'], statuses: [503, 520], networkErrors: true };
 
 /** Both Supabase clients on ONE pool for the project's origin (`pool="supabase"`), via `global.fetch`. */
-export function createSupabaseClients(
-  config: SupabaseConfig,
-  metrics: PoolscopeMetrics,
-  extra: Partial<PoolOptions> = {},
-): SupabaseClientsHandle {
+export function createSupabaseClients(config: SupabaseConfig, setup: UpstreamSetup): SupabaseClientsHandle {
+  const { metrics } = setup;
   const tables = new Set(config.tables);
-  const pool = createPool({
-    ...supabasePoolOptions(config),
-    ...extra,
-    registry: metrics.registry,
-    operationOf: (request) => supabaseOperation(request, tables),
-    // postgrest-js retries GET/HEAD/OPTIONS on network errors and 503/520 itself (supabase-js offers no
-    // client-wide switch): the pool leaves exactly those to it and owns the rest (429s; 503s and resets of
-    // idempotent writes; connections of writes that never opened).
-    retry: { statuses: [429, 503], leaveToCaller: POSTGREST_RETRIES },
-  });
+  const base = supabasePoolOptions(config);
+  const pool = createPool(
+    mergePoolOptions(
+      base,
+      {
+        name: setup.name(base.name),
+        registry: metrics.registry,
+        operationOf: (request) => supabaseOperation(request, tables),
+        // postgrest-js retries GET/HEAD/OPTIONS on network errors and 503/520 itself (supabase-js offers no
+        // client-wide switch): the pool leaves exactly those to it and owns the rest (429s; 503s and resets of
+        // idempotent writes; connections of writes that never opened).
+        retry: { statuses: [429, 503], leaveToCaller: POSTGREST_RETRIES },
+      },
+      setup.overrides,
+    ),
+  );
   // Its retries carry X-Retry-Count: count them where every other retry is counted.
   const fetch: PoolFetch = (input, init) => {
     if (headerOf(init?.headers, 'x-retry-count') !== null) pool.recordRetry('sdk');
     return pool.fetch(input, init);
   };
-  const { createClient } = loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js');
-  const make = (key: string) =>
-    createClient(config.url, key, {
+  const make = (key: string) => () =>
+    loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js', pool.name).createClient(config.url, key, {
       global: { fetch: asSdkFetch(fetch) },
       // Node 20 has no global WebSocket: take it from the same undici as the fetch and dispatcher.
       // Its TypeScript event types differ from realtime-js's `WebSocketLike`; the runtime API is the same.
@@ -89,14 +92,25 @@ export function createSupabaseClients(
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     });
   const healthKey = config.serviceRoleKey ?? config.anonKey ?? '';
+  const client = config.anonKey ? once(make(config.anonKey)) : undefined;
+  const adminClient = config.serviceRoleKey ? once(make(config.serviceRoleKey)) : undefined;
   return {
     pool,
-    client: config.anonKey ? make(config.anonKey) : undefined,
-    adminClient: config.serviceRoleKey ? make(config.serviceRoleKey) : undefined,
+    get client() {
+      return client?.();
+    },
+    get adminClient() {
+      return adminClient?.();
+    },
     config,
-    healthCheck: () =>
-      checkUpstream(pool, metrics, 'Database', `${config.url.replace(/\/$/, '')}/rest/v1/`, {
-        headers: { apikey: healthKey, authorization: `Bearer ${healthKey}` },
-      }),
+    healthCheck: (timeoutMs) =>
+      checkUpstream(
+        pool,
+        metrics,
+        'Database',
+        `${config.url.replace(/\/$/, '')}/rest/v1/`,
+        { headers: { apikey: healthKey, authorization: `Bearer ${healthKey}` } },
+        timeoutMs,
+      ),
   };
 }

@@ -16,7 +16,7 @@ export interface HealthCheckResult {
   checkedAt: number;
 }
 
-/** Reference 004 `ConnectionStats` of `DatabasePool.getStats()`. */
+/** Reference 004 `ConnectionStats` of `DatabasePool.getStats()` (exported under that name too). */
 export interface DatabaseStats {
   totalConnections: number;
   activeConnections: number;
@@ -27,6 +27,9 @@ export interface DatabaseStats {
   averageResponseTime: number;
   lastQueryTime: number | null;
 }
+
+/** Reference 004's name for `DatabaseStats`. */
+export type ConnectionStats = DatabaseStats;
 
 /** Reference 004 `DatabasePoolConfig`. */
 export interface DatabasePoolConfig {
@@ -73,7 +76,8 @@ export interface PoolFacade<Stats, Config> {
   getPoolConfig(): Config;
   getQueueStatus(): QueueStatus;
   resetStats(): void;
-  healthCheck(): Promise<HealthCheckResult & { stats: Stats }>;
+  /** Runs the upstream's health check now (`timeoutMs`: its own bound, default 5000). */
+  healthCheck(timeoutMs?: number): Promise<HealthCheckResult & { stats: Stats }>;
   close(): Promise<void>;
 }
 
@@ -97,16 +101,22 @@ export interface MonitoredUpstreams {
   /** Every live pool (supabase, pinecone, pinecone_control, openai, postgres...). */
   pools(): MonitoredPool[];
   /**
-   * Facades keyed as the routes name them: `database` (the direct Postgres pool when DATABASE_URL is set,
-   * else Supabase's REST pool), `openai`, `pinecone`. Absent when not configured.
+   * Facades keyed as the routes name them: `database` (reference 004's `DatabasePool`: Supabase's REST pool
+   * when Supabase is configured, else the direct Postgres pool), `supabase`, `postgres`, `openai`, `pinecone`.
+   * Absent when not configured.
    */
   readonly database?: DatabaseFacade;
+  readonly supabase?: DatabaseFacade;
+  readonly postgres?: DatabaseFacade;
   readonly openai?: OpenAIFacade;
   readonly pinecone?: PineconeFacade;
   /** The input of `evaluateAlerts` / `evaluateSystemHealth`, from live state and the last health checks. */
   healthInput(): HealthInput;
-  /** Runs every configured upstream's health check now (recorded as `poolscope_upstream_up`). */
-  checkHealth(): Promise<Record<string, HealthCheckResult>>;
+  /**
+   * Runs every configured upstream's health check now, each bounded by `timeoutMs` (default 5000), recorded as
+   * `poolscope_upstream_up`; keyed `supabase`, `postgres`, `openai`, `pinecone`. Never rejects for a down upstream.
+   */
+  checkHealth(timeoutMs?: number): Promise<Record<string, HealthCheckResult>>;
   /** Closes every pool, draining in-flight work up to the deadline. */
   close(deadlineMs?: number): Promise<void>;
 }

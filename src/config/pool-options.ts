@@ -95,3 +95,20 @@ export function openaiPoolOptions(
     retry: { maxRetries: config.maxRetries },
   };
 }
+
+/**
+ * Layers pool options, later over earlier; `timeouts`, `retry` and `tls` merge field by field, so an override of
+ * `timeouts.connectMs` keeps the environment's other phases. `retry: false` in a later layer turns retries off.
+ */
+export function mergePoolOptions<T extends Partial<PoolOptions>>(base: T, ...layers: ReadonlyArray<Partial<PoolOptions> | undefined>): T {
+  let merged: Partial<PoolOptions> = { ...base };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    const { timeouts, retry, tls, ...rest } = layer;
+    merged = { ...merged, ...rest };
+    if (timeouts !== undefined) merged.timeouts = { ...merged.timeouts, ...timeouts };
+    if (tls !== undefined) merged.tls = { ...merged.tls, ...tls };
+    if (retry !== undefined) merged.retry = retry === false || merged.retry === false ? retry : { ...merged.retry, ...retry };
+  }
+  return merged as T;
+}

@@ -44,8 +44,9 @@ export class PoolConfigError extends PoolscopeError {
     /** What is wrong with the value (never the value itself, which may be a secret). */
     readonly problem: string,
     pool?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`Invalid pool option "${option}"${pool ? ` for pool "${pool}"` : ''}: ${problem}`, pool);
+    super(`Invalid pool option "${option}"${pool ? ` for pool "${pool}"` : ''}: ${problem}`, pool, options);
   }
 }
 

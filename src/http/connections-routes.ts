@@ -6,11 +6,16 @@ import type {
   PineconeFacade,
   QueueStatus,
 } from '../clients/types.js';
+import { PoolConfigError } from '../errors/index.js';
 import { methodNotAllowed, sendError } from './errors.js';
 import type { MonitoringSource } from './source.js';
 
-/** The facades behind reference 004's `/api/connections/<name>/...`, and the Pinecone equivalent. */
-export const FACADE_NAMES = ['database', 'openai', 'pinecone'] as const;
+/**
+ * The facades behind reference 004's `/api/connections/<name>/...`: `database` is reference 004's
+ * `DatabasePool` (Supabase's REST pool when Supabase is configured, else the direct Postgres pool); `supabase`
+ * and `postgres` are each pool by its own name; `pinecone` is the Pinecone equivalent.
+ */
+export const FACADE_NAMES = ['database', 'supabase', 'postgres', 'openai', 'pinecone'] as const;
 export type FacadeName = (typeof FACADE_NAMES)[number];
 
 type AnyFacade = DatabaseFacade | OpenAIFacade | PineconeFacade;
@@ -31,12 +36,14 @@ export interface FacadeStatsView<Stats, Config> {
 export type HealthView<Stats> = HealthCheckResult & { stats: Stats };
 
 const HOW_TO_CONFIGURE: Record<FacadeName, string> = {
-  database: 'set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY or SUPABASE_ANON_KEY',
+  database: 'set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY or SUPABASE_ANON_KEY, or DATABASE_URL',
+  supabase: 'set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY or SUPABASE_ANON_KEY',
+  postgres: 'set DATABASE_URL and install pg',
   openai: 'set OPENAI_API_KEY',
   pinecone: 'set PINECONE_API_KEY and PINECONE_INDEX_HOST or PINECONE_INDEX_NAME',
 };
 
-const TITLES: Record<FacadeName, string> = { database: 'Database', openai: 'OpenAI', pinecone: 'Pinecone' };
+const TITLES: Record<FacadeName, string> = { database: 'Database', supabase: 'Supabase', postgres: 'Postgres', openai: 'OpenAI', pinecone: 'Pinecone' };
 
 /**
  * Reference 004's `/api/connections/*`, relative to that prefix (the caller puts auth in front): every facade
@@ -52,7 +59,13 @@ export function connectionsRoutes(source: MonitoringSource): Router {
       const data: Partial<Record<FacadeName, FacadeStatsView<unknown, unknown>>> = {};
       for (const name of FACADE_NAMES) {
         const facade = source[name];
-        if (facade !== undefined) data[name] = statsView(facade);
+        if (facade === undefined) continue;
+        try {
+          data[name] = statsView(facade);
+        } catch (error) {
+          // A configured pool that cannot exist (DATABASE_URL without pg): its own routes say why.
+          if (!(error instanceof PoolConfigError)) throw error;
+        }
       }
       ok(res, data);
     })
@@ -67,7 +80,13 @@ export function connectionsRoutes(source: MonitoringSource): Router {
           sendError(res, 404, 'NOT_CONFIGURED', `The ${name} pool is not configured: ${HOW_TO_CONFIGURE[name]}`);
           return;
         }
-        await handle(facade, res);
+        try {
+          await handle(facade, res);
+        } catch (error) {
+          if (!(error instanceof PoolConfigError)) throw error;
+          // Configured, but its pool cannot exist (DATABASE_URL without pg): the message says what to install.
+          sendError(res, 503, 'NOT_CONFIGURED', error.message);
+        }
       };
 
     router

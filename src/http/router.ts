@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { registry as defaultRegistry } from '../metrics/registry.js';
+import type { HealthChecksOptions } from '../clients/health-checks.js';
+import { PoolConfigError } from '../errors/index.js';
+import { collectProcessMetrics, registry as defaultRegistry } from '../metrics/registry.js';
 import { bearerAuth } from './auth.js';
 import { connectionsRoutes } from './connections-routes.js';
 import { errorHandler, methodNotAllowed, notFound } from './errors.js';
@@ -18,8 +20,20 @@ export interface MonitoringRouterOptions {
   token?: string;
   /** Whether `/metrics` needs the token too. Default: `upstreams.config.service.metricsAuth`, else false. */
   metricsAuth?: boolean;
-  /** Where failures of the routes are logged (never sent to the client). */
+  /** Where failures of the routes are logged (never sent to the client), and the health loop's transitions. */
   logger?: Logger;
+  /**
+   * Starts the set's periodic health checks (as the service runs them), so `poolscope_upstream_up` is current
+   * with no one calling a health route: `true` for the defaults, or `{ intervalMs, jitter, timeoutMs }`. They
+   * stop when the set closes (`clients.close()`). Needs `upstreams` from `createClients()` / `getClients()`.
+   * Default: off.
+   */
+  healthChecks?: boolean | Omit<HealthChecksOptions, 'logger'>;
+  /**
+   * Also collects Node's process metrics (`process_*`, `nodejs_*`) into `registry`, once. Default: off, as in
+   * prom-client: leave it off if the app already collects them.
+   */
+  defaultMetrics?: boolean;
 }
 
 /** Every path prefix the router answers; anything else passes through to the host app untouched. */
@@ -38,6 +52,13 @@ export function monitoringRouter(options: MonitoringRouterOptions): Router {
   const token = options.token ?? upstreams.config?.service.monitoringToken ?? envToken();
   const metricsAuth = options.metricsAuth ?? upstreams.config?.service.metricsAuth ?? false;
   const auth = bearerAuth(token);
+  if (options.defaultMetrics) collectProcessMetrics(registry);
+  if (options.healthChecks) {
+    if (upstreams.startHealthChecks === undefined) {
+      throw new PoolConfigError('healthChecks', 'needs upstreams from createClients() or getClients(): monitoringSource(pools) has no health checks');
+    }
+    upstreams.startHealthChecks({ ...(options.healthChecks === true ? {} : options.healthChecks), ...(logger && { logger }) });
+  }
 
   const router = Router();
   const metrics = metricsHandler(registry);

@@ -1,3 +1,4 @@
+import type { HealthChecks, HealthChecksOptions } from '../clients/health-checks.js';
 import type { MonitoredPool, MonitoredUpstreams } from '../clients/types.js';
 import type { HealthInput } from '../health/evaluate.js';
 
@@ -6,7 +7,10 @@ import type { HealthInput } from '../health/evaluate.js';
  * `createPool` pools passes `monitoringSource(pools)` instead and gets every route but the facades'.
  */
 export type MonitoringSource = Pick<MonitoredUpstreams, 'healthInput'> &
-  Partial<Pick<MonitoredUpstreams, 'config' | 'database' | 'openai' | 'pinecone'>>;
+  Partial<Pick<MonitoredUpstreams, 'config' | 'database' | 'supabase' | 'postgres' | 'openai' | 'pinecone'>> & {
+    /** `createClients()`' health loop, for `monitoringRouter({ healthChecks })`. */
+    startHealthChecks?: (options?: HealthChecksOptions) => HealthChecks;
+  };
 
 /** A source over plain pools: their stats, no health checks, no rate-limit readings. */
 export function monitoringSource(pools: readonly MonitoredPool[] | (() => readonly MonitoredPool[])): MonitoringSource {

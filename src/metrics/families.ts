@@ -49,6 +49,33 @@ export class PoolscopeMetrics {
     this.pools.add(pool);
   }
 
+  /** Names held by client sets (`createClients`) for pools they build now or later, e.g. Pinecone's data plane. */
+  readonly #reserved = new Set<string>();
+
+  /**
+   * Holds `names` for one client set, all or none: refused (`PoolConfigError` naming the first taken name,
+   * `option` = `what`) when a live pool or another set has one. Returns the release, for the set's `close()`.
+   */
+  reserve(names: readonly string[], what: string): () => void {
+    for (const name of names) {
+      const live = [...this.pools].some((pool) => pool.name === name);
+      if (live || this.#reserved.has(name)) {
+        throw new PoolConfigError(
+          what,
+          `a ${live ? 'live pool' : 'client set'} named "${name}" already records into this registry: close it first, or give this set another poolPrefix`,
+          name,
+        );
+      }
+    }
+    for (const name of names) this.#reserved.add(name);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const name of names) this.#reserved.delete(name);
+    };
+  }
+
   readonly connections: Gauge<'pool' | 'state'>;
   readonly connectionsMax: Gauge<'pool'>;
   readonly connectionsMin: Gauge<'pool'>;
@@ -67,8 +94,8 @@ export class PoolscopeMetrics {
   readonly requestFailures: Counter<'pool' | 'operation' | 'reason'>;
   readonly requestRetries: Counter<'pool' | 'reason'>;
   readonly buildInfo: Gauge<'version' | 'mode'>;
-  readonly openaiTokens: Counter<'model' | 'token_type'>;
-  readonly openaiTimeToFirstToken: Histogram<'model'>;
+  readonly openaiTokens: Counter<'pool' | 'model' | 'token_type'>;
+  readonly openaiTimeToFirstToken: Histogram<'pool' | 'model'>;
   readonly rateLimitRemaining: Gauge<'pool' | 'limit_type'>;
   readonly rateLimitLimit: Gauge<'pool' | 'limit_type'>;
   readonly upstreamUp: Gauge<'pool'>;
@@ -191,13 +218,13 @@ export class PoolscopeMetrics {
     this.openaiTokens = new Counter({
       name: 'poolscope_openai_tokens_total',
       help: 'OpenAI tokens used, from each response usage, by allow-listed model family and token type (input, output).',
-      labelNames: ['model', 'token_type'] as const,
+      labelNames: ['pool', 'model', 'token_type'] as const,
       registers,
     });
     this.openaiTimeToFirstToken = new Histogram({
       name: 'poolscope_openai_time_to_first_token_seconds',
       help: 'Time from a streaming OpenAI request to its first content chunk.',
-      labelNames: ['model'] as const,
+      labelNames: ['pool', 'model'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
     });

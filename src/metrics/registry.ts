@@ -3,13 +3,30 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-/** poolscope's own registry: every pool records here unless given another. Serve it on `/metrics`. */
+/**
+ * poolscope's own registry: every pool records here unless given another. Serve it on `/metrics`. Importing
+ * poolscope puts nothing else in it: Node's process metrics are the app's choice (`collectProcessMetrics`).
+ */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry });
-// prom-client names three gauges like counters (`promtool check metrics` flags them); the same numbers are in
-// nodejs_active_handles / _requests / _resources by `type`: sum() those.
-for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-  registry.removeSingleMetric(name);
+
+const collecting = new WeakSet<Registry>();
+
+/**
+ * Starts prom-client's default Node.js metrics (`process_*`, `nodejs_*`) in `target`, once per registry:
+ * the service does, and `monitoringRouter({ defaultMetrics: true })`. An app that already collects them
+ * into its own registry leaves this off, or the merged output would carry them twice.
+ */
+export function collectProcessMetrics(target: Registry = registry): void {
+  if (collecting.has(target)) return;
+  collecting.add(target);
+  // The app already collects them here itself: registering them again would throw.
+  if (target.getSingleMetric('process_cpu_user_seconds_total') !== undefined) return;
+  collectDefaultMetrics({ register: target });
+  // prom-client names three gauges like counters (`promtool check metrics` flags them); the same numbers are in
+  // nodejs_active_handles / _requests / _resources by `type`: sum() those.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    target.removeSingleMetric(name);
+  }
 }
 
 /** The package version, read once from the nearest package.json (src/ in tests, dist/src/ when built). */

@@ -1,5 +1,5 @@
 import type { Pool, PoolConfig } from 'pg';
-import { PoolConfigError } from '../errors/index.js';
+import { loadPeer } from '../peers.js';
 import { resolvePgPoolOptions, type PgPoolOptions, type PgPoolSettings } from './options.js';
 import { PgPool } from './pool.js';
 
@@ -10,7 +10,7 @@ import { PgPool } from './pool.js';
  */
 export async function createPgPool(options: PgPoolOptions = {}): Promise<PgPool> {
   const settings = resolvePgPoolOptions(options);
-  const pgPool = newPgPool(await loadPg(settings.name), options, settings);
+  const pgPool = newPgPool(loadPeer<{ Pool: typeof Pool }>('pg', settings.name), options, settings);
   if (settings.min > 0) await pgPool.warm(settings.min);
   return pgPool;
 }
@@ -44,12 +44,4 @@ function newPgPool(pg: { Pool: typeof Pool }, options: PgPoolOptions, settings: 
     config.application_name = `poolscope:${settings.name}`;
   }
   return new PgPool(new pg.Pool(config), settings);
-}
-
-async function loadPg(pool: string): Promise<{ Pool: typeof Pool }> {
-  try {
-    return await import('pg');
-  } catch {
-    throw new PoolConfigError('pg', 'the optional peer dependency "pg" is not installed (npm install pg)', pool);
-  }
 }

@@ -28,7 +28,7 @@ export function pgPoolOptionsFromConfig(database: DatabaseConfig): PgPoolOptions
 
 export interface PostgresFacadeOptions {
   /** Runs the health check (default `checkPostgres`); lets `createClients` remember each result. */
-  check?: () => Promise<HealthCheckResult>;
+  check?: (timeoutMs?: number) => Promise<HealthCheckResult>;
   /** Longest the `SELECT 1` health check may take, checkout included. Default 5000, like every upstream's check. */
   healthCheckTimeoutMs?: number;
 }
@@ -96,7 +96,10 @@ export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOpti
       return { queueLength: live.pendingRequests, activeRequests: live.activeRequests, maxConcurrent: live.maxConcurrent };
     },
     resetStats: () => pgPool.resetStats(),
-    healthCheck: async () => ({ ...(await (options.check ?? (() => checkPostgres(pgPool, timeoutMs)))()), stats: getStats() }),
+    healthCheck: async (checkTimeoutMs = timeoutMs) => ({
+      ...(await (options.check ?? ((ms?: number) => checkPostgres(pgPool, ms)))(checkTimeoutMs)),
+      stats: getStats(),
+    }),
     close: () => pgPool.close(),
   };
 }

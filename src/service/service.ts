@@ -6,9 +6,8 @@ import { describeConfig } from '../config/redact.js';
 import type { PoolscopeConfig, PoolscopeMode } from '../config/types.js';
 import type { DemoEnvironment, DemoOptions, DemoWorkload } from '../demo/index.js';
 import { metricsFor } from '../metrics/families.js';
-import { registry as defaultRegistry, VERSION } from '../metrics/registry.js';
+import { collectProcessMetrics, registry as defaultRegistry, VERSION } from '../metrics/registry.js';
 import { serviceApp } from './app.js';
-import { startHealthLoop, type HealthLoop } from './health-loop.js';
 import { listen, type ListeningServer } from './http-server.js';
 
 export interface StartServiceOptions {
@@ -59,10 +58,17 @@ export async function startService(config: PoolscopeConfig, options: StartServic
     token ??= randomBytes(18).toString('base64url');
   }
 
-  // pg is the app's optional peer: loaded only when a direct Postgres pool is configured.
-  const pg = upstreamConfig.database ? (await import('pg')).default : undefined;
-  const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }), ...(pg && { pg }) });
+  const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }) });
+  try {
+    // A library app learns of a missing `pg` from the Postgres pool alone; the service was asked for it: stop here.
+    void clients.handles.postgres;
+  } catch (error) {
+    await clients.close(0);
+    await demo?.close();
+    throw error;
+  }
   metricsFor(registry).setMode(mode);
+  collectProcessMetrics(registry);
   if (clients.pinecone) {
     // Resolve the index host now (one describe_index): the data-plane pool, its metrics and its health check
     // then exist from the first scrape instead of from the first query.
@@ -81,7 +87,7 @@ export async function startService(config: PoolscopeConfig, options: StartServic
     throw error;
   }
 
-  const health: HealthLoop = startHealthLoop(clients, config.service.healthIntervalSeconds * 1000, logger);
+  const health = clients.startHealthChecks({ intervalMs: config.service.healthIntervalSeconds * 1000, logger });
   const workload: DemoWorkload | undefined = demo?.startWorkload(clients);
 
   logger.info(
