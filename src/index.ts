@@ -1,7 +1,7 @@
 // The public API of poolscope, and nothing else.
 export * from './errors/index.js';
 export { createPool, UpstreamPool } from './pool/pool.js';
-export type { FetchInit, FetchInput, PoolFetch, RequestLike } from './pool/pool.js';
+export type { FetchInit, FetchInput, PoolFetch, RequestLike, UndiciFetch } from './pool/pool.js';
 export type { PoolOptions, PoolTimeouts, RetryOptions, CallerRetries, RequestDescriptor, TlsOptions } from './pool/options.js';
 export { POOL_DEFAULTS } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';

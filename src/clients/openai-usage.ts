@@ -1,6 +1,6 @@
 import type { Response } from 'undici';
 import type { PoolscopeMetrics } from '../metrics/families.js';
-import type { FetchInit, FetchInput, PoolFetch, UpstreamPool } from '../pool/pool.js';
+import type { FetchInit, FetchInput, UndiciFetch, UpstreamPool } from '../pool/pool.js';
 import type { RateLimitSnapshot } from '../health/evaluate.js';
 import type { ModelLabels } from './model-labels.js';
 
@@ -40,7 +40,7 @@ export function instrumentOpenAIFetch(
   metrics: PoolscopeMetrics,
   models: ModelLabels,
   usage: OpenAIUsage,
-): PoolFetch {
+): UndiciFetch {
   // Every response, retried 429s included: they carry the rate-limit headers that matter most.
   pool.on('response', ({ headers }) => recordRateLimits(headers, pool.name, metrics, usage));
   return async (input: FetchInput, init?: FetchInit): Promise<Response> => {

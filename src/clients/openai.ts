@@ -2,12 +2,11 @@ import type OpenAI from 'openai';
 import type { OpenAIConfig } from '../config/types.js';
 import { mergePoolOptions, openaiPoolOptions } from '../config/pool-options.js';
 import { loadPeer } from '../peers.js';
-import { createPool, type UpstreamPool } from '../pool/pool.js';
+import { asPoolFetch, createPool, type UpstreamPool } from '../pool/pool.js';
 import type { RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
 import { ModelLabels } from './model-labels.js';
 import { OpenAIUsage, instrumentOpenAIFetch } from './openai-usage.js';
-import { asSdkFetch } from './sdk-fetch.js';
 import { once, type UpstreamSetup } from './upstream-setup.js';
 import type { HealthCheckResult } from './types.js';
 
@@ -77,7 +76,7 @@ export function createOpenAIClient(config: OpenAIConfig, setup: UpstreamSetup & 
   const timeoutMs = setup.timeoutMs ?? config.timeoutSeconds * 1000;
   const client = once(() => {
     const { OpenAI: OpenAIClass } = loadPeer<{ OpenAI: typeof OpenAI }>('openai', pool.name);
-    return new OpenAIClass({ apiKey: config.apiKey, baseURL: config.baseURL, fetch: asSdkFetch(fetch), maxRetries: 0, timeout: timeoutMs });
+    return new OpenAIClass({ apiKey: config.apiKey, baseURL: config.baseURL, fetch: asPoolFetch(fetch), maxRetries: 0, timeout: timeoutMs });
   });
   return {
     pool,

@@ -4,10 +4,10 @@ import { mergePoolOptions, pineconePoolOptions } from '../config/pool-options.js
 import { ConfigError } from '../config/errors.js';
 import { PoolOriginError } from '../errors/index.js';
 import { loadPeer } from '../peers.js';
-import { createPool, type FetchInit, type FetchInput, type UpstreamPool } from '../pool/pool.js';
+import { asPoolFetch, createPool, type FetchInit, type FetchInput, type UpstreamPool } from '../pool/pool.js';
 import type { RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
-import { asSdkFetch, urlOf } from './sdk-fetch.js';
+import { urlOf } from './sdk-fetch.js';
 import { once, type UpstreamSetup } from './upstream-setup.js';
 import type { HealthCheckResult } from './types.js';
 
@@ -107,7 +107,7 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
   };
   const sdkClient = once(() => {
     const { Pinecone: PineconeClass } = loadPeer<{ Pinecone: typeof Pinecone }>('@pinecone-database/pinecone', controlPool.name);
-    return new PineconeClass({ apiKey: config.apiKey, controllerHostUrl: controllerUrl, fetchApi: asSdkFetch(fetchApi), maxRetries: 0 });
+    return new PineconeClass({ apiKey: config.apiKey, controllerHostUrl: controllerUrl, fetchApi: asPoolFetch(fetchApi), maxRetries: 0 });
   });
 
   // The SDK's `index({ name })` describes the index on every concurrent first call; resolve the host once.

@@ -3,10 +3,10 @@ import { WebSocket } from 'undici';
 import type { SupabaseConfig } from '../config/types.js';
 import { mergePoolOptions, supabasePoolOptions } from '../config/pool-options.js';
 import { loadPeer } from '../peers.js';
-import { createPool, type PoolFetch, type UpstreamPool } from '../pool/pool.js';
+import { asPoolFetch, createPool, type UndiciFetch, type UpstreamPool } from '../pool/pool.js';
 import type { CallerRetries, RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
-import { asSdkFetch, headerOf } from './sdk-fetch.js';
+import { headerOf } from './sdk-fetch.js';
 import { once, type UpstreamSetup } from './upstream-setup.js';
 import type { HealthCheckResult } from './types.js';
 
@@ -79,13 +79,13 @@ export function createSupabaseClients(config: SupabaseConfig, setup: UpstreamSet
     ),
   );
   // Its retries carry X-Retry-Count: count them where every other retry is counted.
-  const fetch: PoolFetch = (input, init) => {
+  const fetch: UndiciFetch = (input, init) => {
     if (headerOf(init?.headers, 'x-retry-count') !== null) pool.recordRetry('sdk');
     return pool.fetch(input, init);
   };
   const make = (key: string) => () =>
     loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js', pool.name).createClient(config.url, key, {
-      global: { fetch: asSdkFetch(fetch) },
+      global: { fetch: asPoolFetch(fetch) },
       // Node 20 has no global WebSocket: take it from the same undici as the fetch and dispatcher.
       // Its TypeScript event types differ from realtime-js's `WebSocketLike`; the runtime API is the same.
       realtime: { transport: WebSocket as unknown as NonNullable<NonNullable<RealtimeOptions>['transport']> },

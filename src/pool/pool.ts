@@ -31,7 +31,22 @@ export interface RequestLike {
 export type FetchInput = string | URL | RequestLike;
 /** undici's `RequestInit` or the global one (their `Headers`/`Request` types differ, the values work alike). */
 export type FetchInit = RequestInit | globalThis.RequestInit;
-export type PoolFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;
+/** What `pool.fetch` runs: undici's fetch, taking either kind of `Request` and `RequestInit`. */
+export type UndiciFetch = (input: FetchInput, init?: FetchInit) => Promise<Response>;
+/**
+ * The type of `pool.fetch`: the platform's `fetch` — so it goes, with no cast, wherever `typeof fetch` or an SDK's
+ * fetch option (openai's `fetch`, supabase-js' `global.fetch`, Pinecone's `fetchApi`) is expected — and
+ * undici's, so undici's `Request` and `RequestInit` are accepted too. One function at run time.
+ */
+export type PoolFetch = typeof globalThis.fetch & UndiciFetch;
+
+/**
+ * The one cast between the two: undici's `Response` is the platform's at run time (Node's fetch is undici), but
+ * its declared `body` stream type differs from the one `lib.dom` / `@types/node` declare.
+ */
+export function asPoolFetch(fetch: UndiciFetch): PoolFetch {
+  return fetch as PoolFetch;
+}
 
 /**
  * A bounded, observable pool for one upstream origin: an undici `Pool` (sockets, keep-alive, phase
@@ -80,7 +95,7 @@ export class UpstreamPool extends PoolBase {
    * A WHATWG `fetch` bound to this pool's sockets and limiter, to hand to SDKs. The request holds its
    * concurrency slot until its response body is fully read, cancelled, or the `requestMs` deadline passes.
    */
-  readonly fetch: PoolFetch = async (input, init) => {
+  readonly fetch: PoolFetch = asPoolFetch(async (input, init) => {
     const [url, requestInit] = normalizeInput(input, init as RequestInit | undefined);
     if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
     const method = (requestInit?.method ?? 'GET').toUpperCase();
@@ -90,7 +105,7 @@ export class UpstreamPool extends PoolBase {
     const release = typeof acquired === 'function' ? acquired : await acquired;
     const lifecycle = new RequestLifecycle(this.name, this.options.timeouts, recorder, release, signal);
     return this.#send(lifecycle, url, requestInit, method);
-  };
+  });
 
   /**
    * Runs any async work as the named operation under this pool's limiter and metrics (the reference
