@@ -330,6 +330,12 @@ describe('the packed tarball', () => {
     expect(packed.files.filter((file) => file.startsWith('dist/') && !/^dist\/(src|test\/upstreams)\//.test(file))).toEqual([]);
   });
 
+  it('installs the poolscope bin, which runs by itself (its shebang, no shell)', async () => {
+    const { version } = JSON.parse(readFileSync(join(app, 'node_modules/poolscope/package.json'), 'utf8')) as { version: string };
+    const { stdout } = await run(join(app, 'node_modules/.bin/poolscope'), ['--version'], { cwd: app });
+    expect(stdout).toBe(`${version}\n`);
+  });
+
   it('has source maps that carry their sources, since src/ is not shipped', () => {
     const maps = packed.files.filter((file) => file.endsWith('.js.map'));
     expect(maps.length).toBeGreaterThan(0);
