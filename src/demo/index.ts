@@ -4,6 +4,7 @@
  * synthetic workload through the SDKs, so every metric, panel and alert has live data within seconds.
  */
 import type { Logger } from 'pino';
+import { loadPeer } from '../peers.js';
 import type { Clients } from '../clients/index.js';
 import { loadConfig } from '../config/load.js';
 import type { PoolscopeConfig } from '../config/types.js';
@@ -178,7 +179,7 @@ async function localPostgres(logger: Logger): Promise<string | undefined> {
   const url = 'postgres://postgres@127.0.0.1:5432/postgres';
   let pg: { Client: typeof import('pg').Client };
   try {
-    pg = (await import('pg')).default;
+    pg = loadPeer('pg');
   } catch {
     return undefined;
   }

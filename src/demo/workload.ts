@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clients } from '../clients/index.js';
+import { PoolConfigError } from '../errors/index.js';
 
 export interface WorkloadOptions {
   /** Baseline requests per second, all upstreams together. */
@@ -36,7 +37,7 @@ type Operation = { upstream: DemoUpstream; name: string; weight: number; run: (s
  * upstream at a time, so every pool metric, queue and alert has live data.
  */
 export function startWorkload(clients: Clients, options: WorkloadOptions, logger: Logger, hooks: BurstHooks = {}): DemoWorkload {
-  const operations = demoOperations(clients, options.vectorDimension);
+  const operations = demoOperations(clients, options.vectorDimension, logger);
   // Aborts whatever the workload still has queued or streaming at shutdown (Pinecone's SDK takes no signal).
   const abort = new AbortController();
   const total = operations.reduce((sum, op) => sum + op.weight, 0);
@@ -109,9 +110,26 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
   };
 }
 
-function demoOperations(clients: Clients, dimension: number): Operation[] {
+function demoOperations(clients: Clients, dimension: number, logger: Logger): Operation[] {
   const ops: Operation[] = [];
-  const { supabase, supabaseAdmin, openai } = clients.sdk;
+  // The demo drives what is installed: `npx poolscope` in an app with one SDK still shows every pool (they need
+  // none), and the traffic of the SDKs it has.
+  const missing = new Set<string>();
+  const installed = <T>(read: () => T | undefined): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof PoolConfigError)) throw error;
+      if (missing.has(error.option)) return undefined;
+      missing.add(error.option);
+      logger.warn({ package: error.option }, `demo: no traffic through ${error.option}: ${error.problem}`);
+      return undefined;
+    }
+  };
+  const supabase = installed(() => clients.sdk.supabase);
+  const supabaseAdmin = installed(() => clients.sdk.supabaseAdmin);
+  const openai = installed(() => clients.sdk.openai);
+  const pinecone = installed(() => clients.sdk.pinecone);
   const vector = () => Array.from({ length: dimension }, () => Math.random());
   // Upserts overwrite a bounded set of ids, so a long-running demo index stays small.
   let upserts = 0;
@@ -176,7 +194,7 @@ function demoOperations(clients: Clients, dimension: number): Operation[] {
       run: (signal) => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }, { signal }),
     });
   }
-  if (clients.sdk.pinecone) {
+  if (pinecone) {
     ops.push({
       upstream: 'pinecone',
       name: 'query',
