@@ -29,7 +29,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv } from '../support/built-service.js';
 import { startCountingServer, type CountingServer } from '../support/http-server.js';
 import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from '../upstreams/index.js';
@@ -170,11 +170,60 @@ async function installImageLayout(dir: string, tarball: Promise<Packed>): Promis
   await Promise.all([installSdks, npm(['install', '--omit=dev'], app)]);
 }
 
+/**
+ * The typings matrix beyond the main app's (the lockfile's SDKs, @types/node 20): the newest SDK majors the peer
+ * ranges allow with @types/node 24, and the lockfile's SDKs with @types/node 22. Each app type-checks the docs'
+ * snippets and test/types/fetch.ts (pool.fetch where each SDK takes a fetch), with and without lib DOM.
+ */
+const TYPINGS = [
+  { name: 'newest SDK majors, @types/node 24', dir: 'types-newest', sdks: 'newest', typesNode: '24' },
+  { name: 'lockfile SDKs, @types/node 22', dir: 'types-node22', sdks: 'locked', typesNode: '22' },
+] as const;
+// The newest majors, named: on Node 20 npm would otherwise pick the newest versions whose engines fit (openai 6).
+const NEWEST_SDKS: Record<string, string> = { openai: '^7', '@supabase/supabase-js': '^2.110.0', '@pinecone-database/pinecone': '^9', pg: '^8' };
+
+async function typecheckApp(dir: string, tarball: Promise<Packed>, typing: (typeof TYPINGS)[number]): Promise<Record<(typeof TSCONFIGS)[number], { code: number; output: string }>> {
+  const sdks = ['@supabase/supabase-js', 'openai', '@pinecone-database/pinecone', 'pg'];
+  const { tarball: file } = await tarball;
+  writeJson(join(dir, 'package.json'), {
+    name: 'poolscope-typings-app',
+    private: true,
+    type: 'module',
+    dependencies: {
+      ...Object.fromEntries(sdks.map((name) => [name, typing.sdks === 'newest' ? NEWEST_SDKS[name] : locked(name)])),
+      express: locked('express'),
+      poolscope: `file:${file}`,
+    },
+    devDependencies: { '@types/express': locked('@types/express'), '@types/pg': locked('@types/pg'), '@types/node': `^${typing.typesNode}` },
+  });
+  await npm(['install', '--engine-strict=false'], dir);
+  mkdirSync(join(dir, 'snippets'), { recursive: true });
+  for (const snippet of SNIPPETS) {
+    const doc = readFileSync(join(dir, 'node_modules/poolscope', snippet.doc), 'utf8');
+    writeFileSync(join(dir, 'snippets', `${snippet.name}.ts`), codeBlockUnder(doc, snippet.heading));
+  }
+  cpSync(join(REPO, 'test/types/fetch.ts'), join(dir, 'snippets/fetch.ts'));
+  cpSync(join(HARNESS, 'globals.d.ts'), join(dir, 'globals.d.ts'));
+  const base = { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], strict: true, skipLibCheck: false, noEmit: true };
+  writeJson(join(dir, 'tsconfig.json'), { compilerOptions: { ...base, lib: ['ES2023'] }, include: ['snippets', 'globals.d.ts'] });
+  writeJson(join(dir, 'tsconfig.dom.json'), { extends: './tsconfig.json', compilerOptions: { lib: ['ES2023', 'DOM'] } });
+  const [plain, dom] = await Promise.all(TSCONFIGS.map((config) => tsc(dir, config)));
+  return { 'tsconfig.json': plain!, 'tsconfig.dom.json': dom! };
+}
+
+/** The installed versions an app resolved, for the test's name in a failure. */
+function installedVersions(dir: string): string {
+  return ['openai', '@supabase/supabase-js', '@pinecone-database/pinecone', '@types/node']
+    .map((name) => `${name}@${(JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`)
+    .join(' ');
+}
+
 let work: string;
 let packed: Packed;
 let app: string;
 let image: string;
 let typecheck: Record<(typeof TSCONFIGS)[number], { code: number; output: string }>;
+let typings: Array<Awaited<ReturnType<typeof typecheckApp>>>;
 let supabase: SupabaseSimulator;
 let openai: OpenAISimulator;
 let pinecone: PineconeSimulators;
@@ -191,9 +240,12 @@ beforeAll(async () => {
   packing.catch(() => undefined); // awaited below; the image's SDK install starts meanwhile
   const imageReady = installImageLayout(image, packing);
   imageReady.catch(() => undefined);
+  const typingsReady = Promise.all(TYPINGS.map((typing) => typecheckApp(join(work, typing.dir), packing, typing)));
+  typingsReady.catch(() => undefined);
   packed = await packing;
   await installApp(app, packed.tarball);
   await imageReady;
+  typings = await typingsReady;
 
   // The snippets as the installed package's docs have them, type-checked and compiled once.
   for (const snippet of SNIPPETS) {
@@ -363,6 +415,18 @@ describe("the docs' snippets, in an app that installed the tarball", () => {
     expect(existsSync(join(app, 'out/snippets'))).toBe(true);
   });
 
+  it.each(TYPINGS.map((typing, i) => [typing.name, i] as const))('type-check, pool.fetch included, with the %s, with and without lib DOM', (_name, i) => {
+    const dir = join(work, TYPINGS[i]!.dir);
+    const versions = installedVersions(dir);
+    if (TYPINGS[i]!.sdks === 'newest') {
+      // The majors that need Node 22 (typings do not: they type-check on any Node).
+      expect(Number(/openai@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(7);
+      expect(Number(/pinecone@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(9);
+    }
+    expect(versions).toContain(`@types/node@${TYPINGS[i]!.typesNode}.`);
+    for (const config of TSCONFIGS) expect(ourErrors(typings[i]![config].output), `${config}: ${installedVersions(dir)}`).toEqual([]);
+  });
+
   it('README "Use it in your app" runs against the simulators and serves the pools\' metrics', async () => {
     const proc = await runSnippet('use-it-in-your-app', {
       SUPABASE_URL: supabase.url,
@@ -418,6 +482,81 @@ describe('the Docker image layout, without Docker', () => {
     const listening = await service.line((line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'), 'the listening line');
     const metrics = await (await fetch(`${String(listening.url)}/metrics`)).text();
     expect(metrics).toMatch(/^poolscope_pool_connections_max\{[^}]*pool="postgres"[^}]*\} \d+$/m);
+    service.child.kill('SIGTERM');
+    expect(await service.exit).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('an app that installed only the SDK it uses', () => {
+  /** A NODE_PATH that offers only openai, for the image's app, which has no SDK of its own. */
+  const onlyOpenAIPath = (): string => {
+    const dir = join(work, 'only-openai/node_modules');
+    if (!existsSync(join(dir, 'openai'))) {
+      mkdirSync(dir, { recursive: true });
+      symlinkSync(join(image, 'sdks/node_modules/openai'), join(dir, 'openai'), 'dir');
+    }
+    return dir;
+  };
+
+  it('gets its OpenAI client with SUPABASE_URL and DATABASE_URL also set; only the others report their missing package', async () => {
+    const onlyOpenAI = onlyOpenAIPath();
+    writeFileSync(
+      join(image, 'app/only-openai.mjs'),
+      `import { getClients, getOpenAIClient, getSupabaseClient } from 'poolscope';
+const describe = (run) => { try { run(); return null; } catch (error) { return { name: error.name, option: error.option, message: error.message }; } };
+const models = await getOpenAIClient().models.list();
+const supabase = describe(() => getSupabaseClient());
+const pg = describe(() => getClients().handles.postgres);
+const health = await getClients().checkHealth(2000);
+console.log(JSON.stringify({ models: models.data.length, supabase, pg, health: Object.fromEntries(Object.entries(health).map(([k, v]) => [k, { healthy: v.healthy, message: v.message }])) }));
+await getClients().close();
+`,
+    );
+    const { stdout } = await run(process.execPath, ['only-openai.mjs'], {
+      cwd: join(image, 'app'),
+      env: cleanEnv({
+        NODE_PATH: onlyOpenAI,
+        OPENAI_API_KEY: 'sk-package-test',
+        OPENAI_BASE_URL: openai.baseURL,
+        SUPABASE_URL: supabase.url,
+        SUPABASE_ANON_KEY: supabase.anonKey,
+        DATABASE_URL,
+      }),
+    });
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      models: number;
+      supabase: { name: string; option: string; message: string };
+      pg: { name: string; option: string; message: string };
+      health: Record<string, { healthy: boolean; message: string }>;
+    };
+    expect(result.models).toBeGreaterThan(0);
+    expect(result.supabase).toMatchObject({ name: 'PoolConfigError', option: '@supabase/supabase-js' });
+    expect(result.supabase.message).toContain('npm install @supabase/supabase-js');
+    expect(result.pg).toMatchObject({ name: 'PoolConfigError', option: 'pg' });
+    expect(result.pg.message).toContain('npm install pg');
+    // The pools need no SDK: Supabase's is checked and up; Postgres' cannot exist, and its check says why.
+    expect(result.health.supabase?.healthy).toBe(true);
+    expect(result.health.openai?.healthy).toBe(true);
+    expect(result.health.postgres).toMatchObject({ healthy: false });
+    expect(result.health.postgres!.message).toContain('npm install pg');
+  });
+
+  it('runs the demo (npx poolscope) with the pools of every upstream and the traffic of the SDK it has', async () => {
+    const service = start(
+      process.execPath,
+      ['node_modules/poolscope/dist/src/bin/poolscope.js'],
+      join(image, 'app'),
+      cleanEnv({ HOST: '127.0.0.1', PORT: '0', NODE_PATH: onlyOpenAIPath(), POOLSCOPE_MODE: 'demo' }),
+    );
+    const listening = await service.line((line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'), 'the listening line');
+    await service.line((line) => line.package === '@supabase/supabase-js', 'the warning that Supabase gets no traffic');
+    const served = async () => (await fetch(`${String(listening.url)}/metrics`)).text();
+    const openaiSuccesses = /^poolscope_request_duration_seconds_count\{[^}]*pool="openai"[^}]*outcome="success"[^}]*\} [1-9]/m;
+    await vi.waitFor(async () => expect(await served()).toMatch(openaiSuccesses), { timeout: 15_000, interval: 100 });
+    const metrics = await served();
+    for (const pool of ['supabase', 'openai', 'pinecone_control']) {
+      expect(metrics).toMatch(new RegExp(`^poolscope_pool_connections_max\\{[^}]*pool="${pool}"[^}]*\\} \\d+$`, 'm'));
+    }
     service.child.kill('SIGTERM');
     expect(await service.exit).toEqual({ code: 0, signal: null });
   });
