@@ -22,7 +22,7 @@ export {
   type UpstreamHealth,
 } from './health/evaluate.js';
 export { THRESHOLDS, type Thresholds } from './health/thresholds.js';
-export { alertRules, type AlertRule, type AlertName } from './health/alert-rules.js';
+export { alertRules, type AlertRule, type AlertName, type AlertRuleOptions } from './health/alert-rules.js';
 export { renderAlertRules } from './health/render-rules.js';
 export {
   monitoringRouter,
