@@ -2,6 +2,7 @@
  * The wire simulators speak each API closely enough that the real SDKs parse their answers, and
  * they misbehave on demand the way the pool tests need. Every test closes what it starts.
  */
+import { createRequire } from 'node:module';
 import { Errors as PineconeErrors, Pinecone } from '@pinecone-database/pinecone';
 import { type SupabaseClient, type SupabaseClientOptions, createClient } from '@supabase/supabase-js';
 import OpenAI, { RateLimitError } from 'openai';
@@ -17,11 +18,16 @@ import {
   json,
   simulatedEmbedding,
   seededValues,
+  PINECONE_API_VERSIONS,
   startOpenAISimulator,
   startPineconeSimulators,
   startSimulator,
   startSupabaseSimulator,
 } from './upstreams/index.js';
+
+/** The API version each supported Pinecone SDK major sends; the installed one's is what the simulators must see. */
+const PINECONE_API_VERSION_OF_MAJOR: Record<number, string> = { 8: '2026-04', 9: '2026-07' };
+const pineconeMajor = Number((createRequire(import.meta.url)('@pinecone-database/pinecone/package.json') as { version: string }).version.split('.')[0]);
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -369,8 +375,35 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
     expect(sims.data.operations).toMatchObject({ query: 2, upsert: 2, fetch: 1, delete: 1, describe_index_stats: 1 });
     // One describe_index resolved the host for every data-plane call of this Index object.
     expect(sims.control.describeIndexCalls[sims.indexName]).toBe(1);
-    expect(Object.keys(sims.data.apiVersions)).toEqual(['2026-04']);
-    expect(Object.keys(sims.control.apiVersions)).toEqual(['2026-04']);
+    const sent = PINECONE_API_VERSION_OF_MAJOR[pineconeMajor];
+    expect(sent, `the API version @pinecone-database/pinecone ${pineconeMajor} sends: teach the simulators it`).toBeDefined();
+    expect(Object.keys(sims.data.apiVersions)).toEqual([sent]);
+    expect(Object.keys(sims.control.apiVersions)).toEqual([sent]);
+  });
+
+  it('answers describe_index in the shape of each API version it speaks, and refuses others', async () => {
+    const sims = track(await startPineconeSimulators({ indexes: [{ name: 'docs', dimension: 4, metric: 'dotproduct' }] }));
+    const describe = async (version: string) => {
+      const res = await request(`${sims.control.url}/indexes/docs`, { headers: { 'api-key': sims.apiKey, 'x-pinecone-api-version': version } });
+      return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+    };
+    expect(PINECONE_API_VERSIONS).toEqual(['2026-04', '2026-07']);
+    expect(await describe('2026-04')).toMatchObject({
+      status: 200,
+      body: { dimension: 4, metric: 'dotproduct', vector_type: 'dense', spec: { serverless: { cloud: 'aws', region: 'us-east-1' } } },
+    });
+    const current = await describe('2026-07');
+    expect(current).toMatchObject({
+      status: 200,
+      body: {
+        deployment: { deployment_type: 'managed', cloud: 'aws', region: 'us-east-1' },
+        schema: { fields: { _values: { type: 'dense_vector', dimension: 4, metric: 'dotproduct' } } },
+        read_capacity: { mode: 'OnDemand' },
+      },
+    });
+    expect(current.body).not.toHaveProperty('spec');
+    expect(current.body).not.toHaveProperty('dimension');
+    expect(await describe('2025-01')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('Unsupported API version') } } });
   });
 
   it('rejects a vector of the wrong dimension with the data plane error shape', async () => {

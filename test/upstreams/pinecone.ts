@@ -158,7 +158,21 @@ function score(metric: PineconeMetric, a: number[], b: number[]): number {
   return aa === 0 || bb === 0 ? 0 : dot / Math.sqrt(aa * bb);
 }
 
-/** Counts `X-Pinecone-Api-Version` values and checks `Api-Key`; shared by both planes. */
+/**
+ * The API versions the simulators speak: what each supported SDK major sends (pinecone 8: 2026-04; 9: 2026-07).
+ * A request without the header gets the oldest, as Pinecone does; any other version is refused with 400.
+ */
+export const PINECONE_API_VERSIONS = ['2026-04', '2026-07'] as const;
+export type PineconeApiVersion = (typeof PINECONE_API_VERSIONS)[number];
+
+/** The version a request asked for, or undefined when it named one the simulators do not speak. */
+export function apiVersionOf(req: SimRequest): PineconeApiVersion | undefined {
+  const asked = req.header('x-pinecone-api-version');
+  if (asked === undefined) return PINECONE_API_VERSIONS[0];
+  return (PINECONE_API_VERSIONS as readonly string[]).includes(asked) ? (asked as PineconeApiVersion) : undefined;
+}
+
+/** Counts `X-Pinecone-Api-Version` values, refuses unknown ones and checks `Api-Key`; shared by both planes. */
 abstract class PineconeSimulator extends Simulator {
   readonly #apiKey: string;
   #apiVersions: Record<string, number> = {};
@@ -191,6 +205,9 @@ abstract class PineconeSimulator extends Simulator {
   protected override preflight(req: SimRequest): SimResponse | undefined {
     const version = req.header('x-pinecone-api-version') ?? 'none';
     this.#apiVersions[version] = (this.#apiVersions[version] ?? 0) + 1;
+    if (apiVersionOf(req) === undefined) {
+      return this.error(400, `Unsupported API version "${version}": supported are ${PINECONE_API_VERSIONS.join(', ')}`);
+    }
     if (req.header('api-key') === this.#apiKey) return undefined;
     this.#rejected++;
     this.changed();
@@ -463,22 +480,39 @@ export class PineconeControlSimulator extends PineconeSimulator {
     if (method === 'GET' && path === '/indexes') {
       this.#listCalls++;
       this.changed();
-      return json(200, { indexes: [...this.#indexes.keys()].map((name) => this.#model(name)) });
+      return json(200, { indexes: [...this.#indexes.keys()].map((name) => this.#model(name, apiVersionOf(req)!)) });
     }
     const match = /^\/indexes\/([^/]+)$/.exec(path);
     if (method === 'GET' && match?.[1]) {
       const name = decodeURIComponent(match[1]);
       this.#describeCalls[name] = (this.#describeCalls[name] ?? 0) + 1;
       this.changed();
-      return this.#indexes.has(name) ? json(200, this.#model(name)) : controlError(404, `Resource ${name} not found`);
+      return this.#indexes.has(name) ? json(200, this.#model(name, apiVersionOf(req)!)) : controlError(404, `Resource ${name} not found`);
     }
     return controlError(404, `Not Found: ${method} ${path}`);
   }
 
-  #model(name: string): Record<string, unknown> {
+  /**
+   * describe_index in the shape of the version asked for. 2026-07 replaced `spec`, `dimension`, `metric` and
+   * `vector_type` with a `deployment` (by `deployment_type`) and a `schema` whose reserved `_values` field is the
+   * dense vector; pinecone 9 derives its legacy accessors (`dimension`, `spec`...) from those.
+   */
+  #model(name: string, version: PineconeApiVersion): Record<string, unknown> {
     const entry = this.#indexes.get(name);
     if (!entry) throw new Error(`unknown index ${name}`);
     const { spec, data } = entry;
+    if (version === '2026-07') {
+      return {
+        name,
+        host: this.hostOf(name),
+        status: { ready: true, state: 'Ready' },
+        deployment: { deployment_type: 'managed', cloud: 'aws', region: 'us-east-1' },
+        read_capacity: { mode: 'OnDemand', status: { state: 'Ready' } },
+        schema: { fields: { _values: { type: 'dense_vector', dimension: data.index.dimension, metric: data.index.metric } } },
+        deletion_protection: spec.deletionProtection ?? 'disabled',
+        tags: spec.tags ?? null,
+      };
+    }
     return {
       name,
       vector_type: 'dense',
