@@ -5,9 +5,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The package test packs and installs the tarball: `npm run test:package` (vitest.package.config.ts).
     exclude: [...configDefaults.exclude, 'test/package/**'],
+    // One real PostgreSQL for the run: the local one, else an embedded one (POOLSCOPE_TEST_DATABASE_URL).
+    globalSetup: ['test/support/postgres.global.ts'],
     // Tests start real servers and binaries; two cores, so keep parallelism modest.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

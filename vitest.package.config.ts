@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/package/**/*.test.ts'],
+    // One real PostgreSQL for the run: the local one, else an embedded one (POOLSCOPE_TEST_DATABASE_URL).
+    globalSetup: ['test/support/postgres.global.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 180_000,

@@ -27,8 +27,9 @@ import {
 } from '../src/index.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 import { startOpenAISimulator, startSupabaseSimulator, type OpenAISimulator, type SupabaseSimulator } from './upstreams/index.js';
+import { testDatabaseUrl } from './support/database.js';
 
-const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = testDatabaseUrl();
 const OPENAI_KEY = 'sk-test-library-SECRET-0123456789';
 const SERVICE_KEY = 'sim-service-role-key';
 const TOKEN = 'library-monitoring-token-0123456789';

@@ -9,8 +9,9 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPgPoolSync, instrumentPgPool } from '../src/postgres/index.js';
+import { testDatabaseUrl } from './support/database.js';
 
-const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = testDatabaseUrl();
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

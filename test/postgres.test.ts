@@ -21,9 +21,10 @@ import { PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../s
 import type { DatabaseConfig } from '../src/config/types.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 import { startSilentListener } from './support/silent-listener.js';
+import { testDatabaseUrl } from './support/database.js';
 
 /** The real PostgreSQL of this machine and CI: trust auth, database `test`. */
-const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = testDatabaseUrl();
 
 let admin: pg.Client;
 beforeAll(async () => {

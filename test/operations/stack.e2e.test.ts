@@ -14,6 +14,7 @@ import { dashboardExpressions, recordingRuleNames } from './assets.js';
 import { buildIfStale, startDemoService, type DemoService } from './demo-service.js';
 import { startShippedStack, type ShippedStack } from './shipped-stack.js';
 import { hasBinaries, run, waitUntil, type PromSample } from '../support/prometheus.js';
+import { testDatabaseUrl } from '../support/database.js';
 
 const available = hasBinaries('prometheus', 'alertmanager', 'promtool');
 
@@ -50,7 +51,7 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     at.spawn = Date.now();
     if (built) console.log(`built dist in ${at.spawn - at.buildStart} ms`);
     // HEALTH_INTERVAL_SECONDS=1: upstream_up and the health-check histogram move every second, like the scrapes.
-    const starting = startDemoService({ HEALTH_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info' }).then((started) => {
+    const starting = startDemoService({ HEALTH_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info', DATABASE_URL: testDatabaseUrl() }).then((started) => {
       at.listening = Date.now();
       return (service = started);
     });
@@ -107,7 +108,7 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(await values('poolscope_pool_connections_max')).toEqual(DEMO_POOLS);
     await waitUntil(async () => (await values('poolscope_pool_connection_usage_seconds_count')).length > 0, {
       timeoutMs: 10_000,
-      what: 'a database pool in $db_pool (is PostgreSQL answering on 127.0.0.1:5432?)',
+      what: 'a database pool in $db_pool (the demo runs on the test database)',
     });
     expect(await values('poolscope_pool_connection_usage_seconds_count')).toEqual(['postgres']);
   }, 15_000);

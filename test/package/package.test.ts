@@ -35,10 +35,11 @@ import { startCountingServer, type CountingServer } from '../support/http-server
 import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from '../upstreams/index.js';
 import type { OpenAISimulator, PineconeSimulators, SupabaseSimulator } from '../upstreams/index.js';
 import { codeBlockUnder, relativeLinks } from './markdown.js';
+import { testDatabaseUrl } from '../support/database.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HARNESS = fileURLToPath(new URL('./app', import.meta.url));
-const DATABASE_URL = process.env.POOLSCOPE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DATABASE_URL = testDatabaseUrl();
 const TOKEN = 'package-test-monitoring-token';
 const run = promisify(execFile);
 
