@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry } from '../src/index.js';
+import { FAILURE_REASONS, PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry } from '../src/index.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
@@ -77,6 +77,18 @@ describe('pool.stats() and /metrics tell the truth', () => {
     expect(createSeconds).toBeLessThan(1); // seconds: three loopback connects take milliseconds
     expect(await metricValueOrAbsent(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'connecting' })).toBeUndefined();
     expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'truth', operation: 'get', outcome: 'success' })).toBe(30);
+  });
+
+  it('exports every failure reason of an operation at 0 from its first request, so a panel shows 0, not "No data"', async () => {
+    const registry = new Registry();
+    const server = await upstream((_req, res) => res.end('ok'));
+    const p = pool({ name: 'zeros', origin: server.origin, registry });
+    expect(await metricValueOrAbsent(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get' })).toBeUndefined();
+    await (await p.fetch(`${server.origin}/`)).text();
+    expect(FAILURE_REASONS).toHaveLength(9);
+    for (const reason of FAILURE_REASONS) {
+      expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get', reason }), reason).toBe(0);
+    }
   });
 
   it('resetStats() clears the snapshot but never a Prometheus counter', async () => {

@@ -1,4 +1,4 @@
-import { CONNECTION_ERROR_REASONS, type ConnectionErrorReason, type FailureReason } from '../errors/index.js';
+import { CONNECTION_ERROR_REASONS, FAILURE_REASONS, type ConnectionErrorReason, type FailureReason } from '../errors/index.js';
 import type { LiveCounts, PoolscopeMetrics } from '../metrics/families.js';
 export type { LiveCounts } from '../metrics/families.js';
 import type { Outcome } from './events.js';
@@ -164,7 +164,11 @@ export class PoolRecorder {
     const { metrics, pool } = this;
     const success = metrics.requestDuration.labels(pool, operation, 'success');
     const failure = metrics.requestDuration.labels(pool, operation, 'error');
-    const failures = new Map<FailureReason, CounterChild>();
+    // Every reason from 0, for the operation's first request: a failures panel shows 0, not "No data", and
+    // increase() sees the first failure. Bounded: operations are (maxOperations + declared) × 9 reasons.
+    const failures = new Map<FailureReason, CounterChild>(
+      FAILURE_REASONS.map((reason) => [reason, exported(metrics.requestFailures.labels(pool, operation, reason))]),
+    );
     return {
       name: operation,
       finish: (outcome, reason, status, durationMs) => {
@@ -181,9 +185,7 @@ export class PoolRecorder {
           this.#failuresPerMinute.record();
           const key = reason ?? 'other';
           if (key === 'rate_limited') counts.rateLimited++;
-          let counter = failures.get(key);
-          if (!counter) failures.set(key, (counter = metrics.requestFailures.labels(pool, operation, key)));
-          counter.inc();
+          failures.get(key)!.inc();
         }
         if (ran) this.onRequestEnd(operation, outcome, reason, status, durationMs);
       },
