@@ -237,12 +237,12 @@ describe('evaluateAlerts', () => {
   });
 
   it('reads its numbers from the thresholds it is given, the same ones the rules are built from', () => {
-    const stricter: Thresholds = { ...THRESHOLDS, utilization: { ratio: 0.5, for: '5m' } };
+    const stricter: Thresholds = { ...THRESHOLDS, utilization: { ratio: 0.5, window: '10m', for: '5m' } };
     const snapshot = input([pool('pinecone', { poolSize: 10, activeConnections: 6 })]);
     expect(evaluateAlerts(snapshot)).toEqual([]);
     expect(evaluateAlerts(snapshot, stricter).map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization']);
     expect(alertRules(stricter).find((rule) => rule.alert === 'HighConnectionPoolUtilization')?.expr).toBe(
-      'poolscope_pool_utilization_ratio > 0.5',
+      'quantile_over_time(0.1, poolscope_pool_utilization_ratio[10m]) > 0.5',
     );
   });
 });

@@ -1,3 +1,4 @@
+import { DEFAULT_SELECTOR, DEFAULT_TARGET_SELECTOR, normalizeSelector, selectorOf, type AssetOptions } from './asset-options.js';
 import { POOL_SIZE_VARIABLES, THRESHOLDS, type Thresholds } from './thresholds.js';
 
 export type Severity = 'warning' | 'critical';
@@ -35,10 +36,8 @@ export type AlertName = (typeof ALERT_NAMES)[number];
  */
 export const RUNBOOK_BASE_URL = 'https://github.com/poolscope/poolscope/blob/main/docs/runbooks/';
 
-export interface AlertRuleOptions {
-  /** Each alert's `runbook_url` is `<runbookBaseUrl><AlertName>.md`: your own copy of the runbooks. */
-  runbookBaseUrl?: string;
-}
+/** What the alert rules take: the assets' selector, the `up` selector of PoolscopeTargetDown, the runbook base. */
+export type AlertRuleOptions = AssetOptions;
 
 export function runbookUrl(alert: AlertName, runbookBaseUrl: string = RUNBOOK_BASE_URL): string {
   return `${runbookBaseUrl}${alert}.md`;
@@ -76,6 +75,10 @@ const BY = 'job, instance, pool';
 /** Builds every alerting rule from `thresholds`. Pure: the same arguments give the same rules, in the same order. */
 export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRuleOptions = {}): AlertRule[] {
   const runbookBaseUrl = normalizeRunbookBaseUrl(options.runbookBaseUrl ?? RUNBOOK_BASE_URL);
+  const selector = normalizeSelector(options.selector ?? DEFAULT_SELECTOR);
+  const targetSelector = normalizeSelector(options.targetSelector ?? DEFAULT_TARGET_SELECTOR, 'targetSelector');
+  /** A poolscope series, scoped by the selector. */
+  const m = (metric: string, ...matchers: string[]) => selectorOf(metric, selector, ...matchers);
   const t = thresholds;
   const latencyPools = Object.keys(t.latencyP95.byPoolSeconds).sort();
   const headroomPools = regexAlternatives(t.rateLimitHeadroom.pools);
@@ -83,35 +86,37 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
   const rules: Array<Omit<AlertRule, 'runbookUrl'>> = [
     {
       alert: 'HighConnectionPoolUtilization',
-      expr: `poolscope_pool_utilization_ratio > ${t.utilization.ratio}`,
+      // In 90 % of the window's samples, not in the last one: one idle sample must not reset a saturated pool.
+      expr: `quantile_over_time(0.1, ${m('poolscope_pool_utilization_ratio')}[${t.utilization.window}]) > ${t.utilization.ratio}`,
       for: t.utilization.for,
       severity: 'warning',
       summary: 'Connection pool {{ $labels.pool }} is more than ' + percent(t.utilization.ratio) + ' utilized',
       description:
         '{{ $value | humanizePercentage }} of the {{ $labels.pool }} pool\'s connections on {{ $labels.instance }} ' +
-        `have been in use for more than ${t.utilization.for}; requests will start to queue. ` +
+        `have been in use in at least 90 % of the last ${t.utilization.window}, for more than ${t.utilization.for}; requests will start to queue. ` +
         `Consider increasing ${poolSizeVariableTemplate()}.`,
     },
     {
       alert: 'ConnectionFailures',
-      expr: `sum by (${BY}, reason) (increase(poolscope_pool_connection_errors_total[${t.connectionErrors.window}])) > 0`,
+      expr: `sum by (${BY}, reason) (increase(${m('poolscope_pool_connection_errors_total')}[${t.connectionErrors.window}])) > 0`,
       for: t.connectionErrors.for,
       severity: 'warning',
       summary: 'Pool {{ $labels.pool }} keeps failing to connect to its upstream ({{ $labels.reason }})',
       description:
         `{{ $value | humanize }} connection attempts of the {{ $labels.pool }} pool on {{ $labels.instance }} failed ` +
-        `with reason {{ $labels.reason }} in the last ${t.connectionErrors.window}, and failures have continued for ` +
-        `more than ${t.connectionErrors.for}. Check the upstream's address, DNS, TLS and its connection limit.`,
+        `with reason {{ $labels.reason }} in the last ${t.connectionErrors.window}, and failures have gone on for more ` +
+        `than ${t.connectionErrors.for}. Check the upstream's address, DNS, TLS and its connection limit.`,
     },
     {
       alert: 'PoolQueueBuildingUp',
-      expr: 'poolscope_pool_pending_requests > 0',
+      // In 90 % of the window's samples: a queue that empties for one scrape has not drained.
+      expr: `quantile_over_time(0.1, ${m('poolscope_pool_pending_requests')}[${t.queue.window}]) > 0`,
       for: t.queue.for,
       severity: 'warning',
-      summary: 'Requests have been queueing in pool {{ $labels.pool }} for ' + t.queue.for,
+      summary: 'Requests keep queueing in pool {{ $labels.pool }}',
       description:
-        '{{ $value | humanize }} requests are waiting for a slot or a connection in the {{ $labels.pool }} pool on ' +
-        `{{ $labels.instance }}, and the queue has not drained for ${t.queue.for}. ` +
+        'At least {{ $value | humanize }} requests were waiting for a slot or a connection in the {{ $labels.pool }} pool on ' +
+        `{{ $labels.instance }} in at least 90 % of the last ${t.queue.window}, for more than ${t.queue.for}. ` +
         `Consider increasing ${poolSizeVariableTemplate()}, or find out why requests hold their slots so long.`,
     },
     {
@@ -119,9 +124,9 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       // Queue-full refusals are request failures; acquire timeouts come from their own counter, which also counts
       // the checkouts an app makes on an instrumented pg.Pool itself (they are no poolscope request).
       expr: [
-        `sum by (${BY}, reason) (increase(poolscope_request_failures_total{reason="queue_full"}[${t.acquireTimeouts.window}])) > 0`,
+        `sum by (${BY}, reason) (increase(${m('poolscope_request_failures_total', 'reason="queue_full"')}[${t.acquireTimeouts.window}])) > 0`,
         'or',
-        `label_replace(sum by (${BY}) (increase(poolscope_pool_acquire_timeouts_total[${t.acquireTimeouts.window}])), ` +
+        `label_replace(sum by (${BY}) (increase(${m('poolscope_pool_acquire_timeouts_total')}[${t.acquireTimeouts.window}])), ` +
           `"reason", "acquire_timeout", "", "") > 0`,
       ].join('\n'),
       for: t.acquireTimeouts.for,
@@ -139,13 +144,13 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       // success has no success series: `or ... * 0` stands in for it instead of dropping the pool. No traffic,
       // no ratio: `> 0` on the denominator drops idle pools instead of dividing by zero.
       expr: [
-        `sum by (${BY}) (rate(poolscope_request_failures_total[${w}]))`,
+        `sum by (${BY}) (rate(${m('poolscope_request_failures_total')}[${w}]))`,
         '/',
         '(',
         '  (',
-        `    sum by (${BY}) (rate(poolscope_request_failures_total[${w}]))`,
+        `    sum by (${BY}) (rate(${m('poolscope_request_failures_total')}[${w}]))`,
         '    +',
-        `    (sum by (${BY}) (rate(poolscope_request_duration_seconds_count{outcome="success"}[${w}])) or sum by (${BY}) (rate(poolscope_request_failures_total[${w}])) * 0)`,
+        `    (sum by (${BY}) (rate(${m('poolscope_request_duration_seconds_count', 'outcome="success"')}[${w}])) or sum by (${BY}) (rate(${m('poolscope_request_failures_total')}[${w}])) * 0)`,
         '  ) > 0',
         ')',
         `> ${t.errorRatio.ratio}`,
@@ -162,11 +167,11 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       expr: [
         ...latencyPools.map(
           (pool) =>
-            `${p95Expr(`pool="${pool}"`, t.latencyP95.window)} > ${t.latencyP95.byPoolSeconds[pool] ?? t.latencyP95.defaultSeconds}`,
+            `${p95Expr(m('poolscope_request_duration_seconds_bucket', `pool="${pool}"`), t.latencyP95.window)} > ${t.latencyP95.byPoolSeconds[pool] ?? t.latencyP95.defaultSeconds}`,
         ),
         latencyPools.length > 0
-          ? `${p95Expr(`pool!~"${regexAlternatives(latencyPools)}"`, t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`
-          : `${p95Expr('', t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`,
+          ? `${p95Expr(m('poolscope_request_duration_seconds_bucket', `pool!~"${regexAlternatives(latencyPools)}"`), t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`
+          : `${p95Expr(m('poolscope_request_duration_seconds_bucket'), t.latencyP95.window)} > ${t.latencyP95.defaultSeconds}`,
       ].join('\nor\n'),
       for: t.latencyP95.for,
       severity: 'warning',
@@ -180,12 +185,12 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       alert: 'OpenAIRateLimitHeadroomLow',
       expr: [
         '(',
-        `  poolscope_ratelimit_remaining{pool=~"${headroomPools}"}`,
-        `  / (poolscope_ratelimit_limit{pool=~"${headroomPools}"} > 0)`,
+        `  ${m('poolscope_ratelimit_remaining', `pool=~"${headroomPools}"`)}`,
+        `  / (${m('poolscope_ratelimit_limit', `pool=~"${headroomPools}"`)} > 0)`,
         `) < ${t.rateLimitHeadroom.ratio}`,
         // The gauges keep the last headers seen: without traffic they would report an exhausted window forever.
         `and on (${BY})`,
-        `sum by (${BY}) (rate(poolscope_request_duration_seconds_count{pool=~"${headroomPools}"}[${t.rateLimitHeadroom.window}])) > 0`,
+        `sum by (${BY}) (rate(${m('poolscope_request_duration_seconds_count', `pool=~"${headroomPools}"`)}[${t.rateLimitHeadroom.window}])) > 0`,
       ].join('\n'),
       for: t.rateLimitHeadroom.for,
       severity: 'warning',
@@ -197,9 +202,9 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
     },
     {
       alert: 'UpstreamDown',
-      expr: 'poolscope_upstream_up == 0',
+      expr: `${m('poolscope_upstream_up')} == 0`,
       for: t.upstreamDown.for,
-      severity: 'critical',
+      severity: 'warning',
       summary: 'Upstream of pool {{ $labels.pool }} fails its health check',
       description:
         'The health check of the {{ $labels.pool }} upstream, run by {{ $labels.instance }}, has failed for more ' +
@@ -207,9 +212,10 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
     },
     {
       alert: 'PoolscopeTargetDown',
-      expr: `up{job="${t.targetDown.job}"} == 0`,
+      // The job of the thresholds when the caller names no target selector of its own.
+      expr: `${selectorOf('up', options.targetSelector === undefined ? `job="${t.targetDown.job}"` : targetSelector)} == 0`,
       for: t.targetDown.for,
-      severity: 'critical',
+      severity: 'warning',
       summary: 'Prometheus cannot scrape poolscope on {{ $labels.instance }}',
       description:
         `Scrapes of {{ $labels.instance }} (job {{ $labels.job }}) have failed for more than ${t.targetDown.for} ` +
@@ -220,9 +226,9 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       // Database pools are the ones with a connection-usage histogram, whatever their name (the service calls its
       // pool "postgres"; createPgPool / instrumentPgPool users pick their own). The value is the queries waiting.
       expr: [
-        'poolscope_pool_pending_requests > 0',
-        `and on (${BY}) poolscope_pool_utilization_ratio >= 1`,
-        `and on (${BY}) poolscope_pool_connection_usage_seconds_count`,
+        `${m('poolscope_pool_pending_requests')} > 0`,
+        `and on (${BY}) ${m('poolscope_pool_utilization_ratio')} >= 1`,
+        `and on (${BY}) ${m('poolscope_pool_connection_usage_seconds_count')}`,
       ].join('\n'),
       for: t.postgresExhausted.for,
       severity: 'warning',
@@ -235,13 +241,8 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
     },
     {
       alert: 'PostgresConnectionLeak',
-      // The counter appears with its first leak (at 1, not 0), which increase() alone would never see: a series
-      // that did not exist one window ago counts with its whole value.
-      expr: [
-        `(poolscope_pool_leaks_total unless poolscope_pool_leaks_total offset ${t.postgresLeaks.window}) > 0`,
-        'or',
-        `increase(poolscope_pool_leaks_total[${t.postgresLeaks.window}]) > 0`,
-      ].join('\n'),
+      // The counter is exported at 0 from the pool's creation, so increase() sees the first leak too.
+      expr: `increase(${m('poolscope_pool_leaks_total')}[${t.postgresLeaks.window}]) > 0`,
       for: t.postgresLeaks.for,
       severity: 'warning',
       summary: 'Database pool {{ $labels.pool }} reported a possible connection leak',
@@ -255,9 +256,8 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
   return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert, runbookBaseUrl) }));
 }
 
-function p95Expr(matcher: string, window: string): string {
-  const selector = matcher ? `{${matcher}}` : '';
-  return `histogram_quantile(0.95, sum by (${BY}, le) (rate(poolscope_request_duration_seconds_bucket${selector}[${window}])))`;
+function p95Expr(buckets: string, window: string): string {
+  return `histogram_quantile(0.95, sum by (${BY}, le) (rate(${buckets}[${window}])))`;
 }
 
 function percent(ratio: number): string {

@@ -37,7 +37,8 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
   });
 
   it.each([
-    ['critical', 'UpstreamDown', 'poolscope-critical'],
+    ['critical', 'HighErrorRatio', 'poolscope-critical'],
+    ['warning', 'UpstreamDown', 'poolscope-warning'],
     ['warning', 'HighConnectionPoolUtilization', 'poolscope-warning'],
     ['', 'SomethingUnlabelled', 'poolscope-warning'],
   ])('routes severity=%s (%s) to %s', (severity, alertname, receiver) => {

@@ -13,6 +13,8 @@ import {
   type RunningPrometheus,
   type WebhookReceiver,
 } from '../support/prometheus.js';
+import { renderAlertRules } from '../../src/health/render-rules.js';
+import { THRESHOLDS } from '../../src/health/thresholds.js';
 
 export interface ShippedStack {
   prometheus: RunningPrometheus;
@@ -47,12 +49,21 @@ export function testAlertmanagerConfig(url: string): unknown {
   return config;
 }
 
+/** The windows the e2e's rules judge saturation over: two scrapes of its 1 s interval, inside a 3.5 s demo burst. */
+export const E2E_SATURATION_WINDOW = '2s';
+
 /**
- * alerts/poolscope.rules.yml with every `for:` cut to 0s: same expressions, labels and annotations, firing at the
- * first evaluation that finds the condition, so one scrape inside a 3.5 s demo burst is enough.
+ * alerts/poolscope.rules.yml with every `for:` cut to 0s and the saturation windows (utilization, queue) to
+ * E2E_SATURATION_WINDOW: same expressions otherwise, same labels and annotations, firing at the first evaluation
+ * that finds the condition, so a 3.5 s demo burst is enough. Checked to be the shipped file but for those.
  */
 export function alertRulesWithShortFor(): string {
-  const rules = parse(readRepoFile('alerts/poolscope.rules.yml')) as { groups: Array<{ rules: Array<{ for?: string }> }> };
+  const shipped = readRepoFile('alerts/poolscope.rules.yml');
+  if (shipped !== renderAlertRules()) throw new Error('alerts/poolscope.rules.yml is not what src/health generates: regenerate it');
+  const short = { window: E2E_SATURATION_WINDOW };
+  const rules = parse(
+    renderAlertRules({ ...THRESHOLDS, utilization: { ...THRESHOLDS.utilization, ...short }, queue: { ...THRESHOLDS.queue, ...short } }),
+  ) as { groups: Array<{ rules: Array<{ for?: string }> }> };
   for (const group of rules.groups) for (const rule of group.rules) rule.for = '0s';
   return stringify(rules);
 }

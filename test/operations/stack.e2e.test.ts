@@ -12,7 +12,7 @@ import { ALERT_NAMES } from '../../src/health/alert-rules.js';
 import { POOL_SIZE_VARIABLES } from '../../src/health/thresholds.js';
 import { dashboardExpressions, recordingRuleNames } from './assets.js';
 import { buildIfStale, startDemoService, type DemoService } from './demo-service.js';
-import { startShippedStack, type ShippedStack } from './shipped-stack.js';
+import { E2E_SATURATION_WINDOW, startShippedStack, type ShippedStack } from './shipped-stack.js';
 import { hasBinaries, run, waitUntil, type PromSample } from '../support/prometheus.js';
 import { testDatabaseUrl } from '../support/database.js';
 
@@ -173,8 +173,8 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(alert.annotations).toEqual({
       summary: `Connection pool ${pool} is more than 80% utilized`,
       description:
-        `100% of the ${pool} pool's connections on ${service.target} have been in use for more than 5m; ` +
-        `requests will start to queue. Consider increasing ${POOL_SIZE_VARIABLES[pool]}.`,
+        `100% of the ${pool} pool's connections on ${service.target} have been in use in at least 90 % of the last ` +
+        `${E2E_SATURATION_WINDOW}, for more than 5m; requests will start to queue. Consider increasing ${POOL_SIZE_VARIABLES[pool]}.`,
       runbook_url: 'https://github.com/poolscope/poolscope/blob/main/docs/runbooks/HighConnectionPoolUtilization.md',
     });
   }, 45_000);
@@ -188,11 +188,12 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(notification.body.receiver).toBe('poolscope-warning');
     expect(alert?.labels).toEqual({ alertname: 'PoolQueueBuildingUp', severity: 'warning', job: 'poolscope', instance: service.target, pool: alertedPool });
     // 24 requests on 3 or 4 connections: up to ~20 waiting, whatever the scrape caught.
-    expect(alert?.annotations.summary).toBe(`Requests have been queueing in pool ${alertedPool} for 5m`);
+    expect(alert?.annotations.summary).toBe(`Requests keep queueing in pool ${alertedPool}`);
     expect(alert?.annotations.description).toMatch(
       new RegExp(
-        `^\\d+ requests are waiting for a slot or a connection in the ${alertedPool} pool on ${service.target.replaceAll('.', '\\.')}, ` +
-          `and the queue has not drained for 5m\\. Consider increasing ${POOL_SIZE_VARIABLES[alertedPool]}, or find out why`,
+        `^At least [\\d.]+ requests were waiting for a slot or a connection in the ${alertedPool} pool on ` +
+          `${service.target.replaceAll('.', '\\.')} in at least 90 % of the last ${E2E_SATURATION_WINDOW}, for more than 5m\\. ` +
+          `Consider increasing ${POOL_SIZE_VARIABLES[alertedPool]}, or find out why`,
       ),
     );
   }, 45_000);
