@@ -124,6 +124,10 @@ describe('poolscope (the npm start binary)', () => {
           expect(requests, pool).toBeGreaterThan(0);
         }
         expect(sumOf(metrics, 'poolscope_openai_tokens_total', { token_type: 'output' })).toBeGreaterThan(0);
+        // Every failure signal from the first requests, not when the failure rates first come round (~20 s in).
+        expect(sumOf(metrics, 'poolscope_request_retries_total', { pool: 'openai', reason: 'rate_limited' }), 'openai 429 retried').toBeGreaterThan(0);
+        expect(sumOf(metrics, 'poolscope_request_retries_total', { pool: 'pinecone', reason: 'unavailable' }), 'pinecone 503 retried').toBeGreaterThan(0);
+        expect(sumOf(metrics, 'poolscope_request_failures_total', { pool: 'supabase', reason: 'http_5xx' }), 'supabase 500').toBeGreaterThan(0);
       },
       { timeout: 15_000, interval: 250 },
     );

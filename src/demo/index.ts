@@ -135,6 +135,12 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
       tls: undefined,
       simulators: { supabase, openai, pinecone },
       startWorkload(clients) {
+        // Every failure signal from the workload's first requests, not 10-20 s in when the failure rates first
+        // come round: the dashboard's failure and retry panels (and the e2e that checks them) see data at once.
+        // Health-check paths are spared, so no upstream starts out "down".
+        supabase.behave({ failNext: { count: 1, status: 500, message: 'demo: simulated database error', paths: /^\/rest\/v1\/[^/]+$/ } });
+        openai.behave({ failNext: { count: 1, status: 429, retryAfterSeconds: 1, kind: 'requests', paths: /\/(chat\/completions|embeddings)$/ } });
+        pinecone.data.behave({ failNext: { count: 1, status: 503, paths: /^\/(query|vectors\/upsert)$/ } });
         const workload = startWorkload(clients, workloadOptions(options.demo), logger, {
           beforeBurst: (upstream) => latency(upstream, BURST_LATENCY_MS),
           afterBurst: (upstream) => latency(upstream, BASE_LATENCY_MS[upstream]),
