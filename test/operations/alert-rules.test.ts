@@ -10,7 +10,7 @@ import { ALERT_NAMES, RUNBOOK_BASE_URL, alertRules, runbookBaseUrlFor } from '..
 import { ALERT_RULES_FILE, renderAlertRules } from '../../src/health/render-rules.js';
 import { THRESHOLDS } from '../../src/health/thresholds.js';
 import { buildIfStale } from '../support/built-service.js';
-import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO, type RuleFile } from './assets.js';
+import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO, vectorSelectors, type RuleFile } from './assets.js';
 
 const committed = loadRuleFile(ALERT_RULES_FILE).groups.flatMap((group) => group.rules);
 
@@ -50,6 +50,23 @@ describe('alerts/poolscope.rules.yml', () => {
     expect(rule.annotations?.runbook_url).toBe(`${RUNBOOK_BASE_URL}${name}.md`);
     expect(existsSync(join(REPO, 'docs/runbooks', `${name}.md`)), `docs/runbooks/${name}.md`).toBe(true);
     expect(promqlErrors(rule.expr), rule.expr).toEqual([]);
+  });
+
+  it('scopes every poolscope series of every rule by the selector, and `up` by the target selector', () => {
+    const rules = alertRules(THRESHOLDS, { selector: 'job="api", env=~"prod|staging"', targetSelector: 'job="api"' });
+    const selectors = rules.flatMap((rule) => vectorSelectors(rule.expr).map((selector) => ({ alert: rule.alert, ...selector })));
+    const poolscope = selectors.filter((selector) => selector.metric.startsWith('poolscope_'));
+    expect(poolscope.length).toBeGreaterThan(15);
+    expect(poolscope.filter((selector) => !selector.matchers.startsWith('{job="api", env=~"prod|staging"'))).toEqual([]);
+    expect(selectors.filter((selector) => selector.metric === 'up')).toEqual([{ alert: 'PoolscopeTargetDown', metric: 'up', matchers: '{job="api"}' }]);
+    for (const rule of rules) expect(promqlErrors(rule.expr), rule.expr).toEqual([]);
+    // Unscoped by default: poolscope_* names are poolscope's own, whatever job scrapes them.
+    expect(vectorSelectors(alertRules().find((rule) => rule.alert === 'UpstreamDown')!.expr)).toEqual([{ metric: 'poolscope_upstream_up', matchers: '' }]);
+  });
+
+  it('refuses a selector that is not label matchers, naming it', () => {
+    expect(() => alertRules(THRESHOLDS, { selector: 'job=api' })).toThrow(/selector must be PromQL label matchers/);
+    expect(() => alertRules(THRESHOLDS, { targetSelector: '{job="x"}' })).toThrow(/targetSelector must be PromQL label matchers/);
   });
 
   it('alerts on connection errors that increased within the window, never on the raw counter', () => {

@@ -69,6 +69,20 @@ export function recordingRuleNames(): string[] {
 }
 
 /** Positions of lezer-promql error nodes: the parser recovers instead of throwing, so look for them. */
+/** Every vector selector of `expr`: its metric name and its label matchers' text, as written. */
+export function vectorSelectors(expr: string): Array<{ metric: string; matchers: string }> {
+  const found: Array<{ metric: string; matchers: string }> = [];
+  parser.parse(expr).iterate({
+    enter(node) {
+      if (node.type.name !== 'VectorSelector') return;
+      const name = node.node.getChild('Identifier');
+      const matchers = node.node.getChild('LabelMatchers');
+      found.push({ metric: name ? expr.slice(name.from, name.to) : '', matchers: matchers ? expr.slice(matchers.from, matchers.to) : '' });
+    },
+  });
+  return found;
+}
+
 export function promqlErrors(expr: string): number[] {
   const errors: number[] = [];
   parser.parse(expr).iterate({
