@@ -1,6 +1,8 @@
-/** grafana/dashboards/poolscope.json: structure Grafana and the provisioning rely on, and PromQL that parses. */
+/** grafana/dashboards/poolscope.json: generated from src/health, valid for Grafana, scoped, and correct for N replicas. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DASHBOARD_FILE, poolscopeDashboard, renderDashboard } from '../../src/health/dashboard.js';
+import { THRESHOLDS } from '../../src/health/thresholds.js';
 import {
   allPanels,
   dashboardExpressions,
@@ -11,11 +13,14 @@ import {
   type GrafanaDashboard,
   type GrafanaPanel,
 } from './assets.js';
+import { dashboardSchemaErrors } from './grafana-schema.js';
 
 const dashboard = loadDashboard();
 const panels = allPanels(dashboard);
 const queryPanels = panels.filter((panel) => panel.type !== 'row');
 const variable = (name: string) => dashboard.templating.list.find((entry) => entry.name === name);
+const RECORDED = /\b[a-z_]+:poolscope_[a-z0-9_]+:[a-z0-9_]+\b/g;
+const REPLICAS = 'job=~"$job", instance=~"$instance"';
 
 /** The panels under the (expanded) row titled `title`: those after it, up to the next row. */
 function panelsOfRow(board: GrafanaDashboard, title: string): GrafanaPanel[] {
@@ -24,6 +29,35 @@ function panelsOfRow(board: GrafanaDashboard, title: string): GrafanaPanel[] {
   const next = board.panels.findIndex((panel, i) => i > start && panel.type === 'row');
   return board.panels.slice(start + 1, next === -1 ? undefined : next);
 }
+
+/** A panel's field defaults and overrides, as Grafana reads them. */
+function fieldConfig(title: string): { defaults: Record<string, unknown> & { unit?: string; thresholds?: { steps: Array<{ value: number | null; color: string }> } }; overrides: unknown[] } {
+  const panel = panels.find((candidate) => candidate.title === title) as unknown as { fieldConfig: ReturnType<typeof fieldConfig> } | undefined;
+  expect(panel, title).toBeDefined();
+  return panel!.fieldConfig;
+}
+
+describe('grafana/dashboards/poolscope.json', () => {
+  it('is exactly what renderDashboard() generates from src/health (regenerate: npm run generate:assets)', () => {
+    expect(readRepoFile(DASHBOARD_FILE)).toBe(renderDashboard());
+  });
+
+  it('renders the same text twice', () => {
+    expect(renderDashboard()).toBe(renderDashboard());
+  });
+
+  it("type-checks against @grafana/schema's Dashboard type", () => {
+    expect(dashboardSchemaErrors(readRepoFile(DASHBOARD_FILE))).toEqual([]);
+  }, 30_000);
+
+  it('fails that type check on a link without the fields the schema requires (the hand-written dashboard\'s mistake)', () => {
+    const board = JSON.parse(renderDashboard()) as { links: Array<Record<string, unknown>> };
+    board.links = board.links.map(({ title, type, url, targetBlank, icon }) => ({ title, type, url, targetBlank, icon }));
+    const errors = dashboardSchemaErrors(JSON.stringify(board));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/missing the following properties .*: asDropdown, includeVars, keepTime, tags, tooltip$/);
+  }, 30_000);
+});
 
 describe('the poolscope dashboard', () => {
   it('has a $datasource variable of type prometheus, defaulting to the provisioned datasource uid', () => {
@@ -35,24 +69,30 @@ describe('the poolscope dashboard', () => {
     });
   });
 
-  it('has a multi-value $pool variable with All, from label_values(poolscope_pool_connections_max, pool)', () => {
-    expect(variable('pool')).toMatchObject({
+  it.each([
+    ['job', 'label_values(poolscope_pool_connections_max, job)'],
+    ['instance', 'label_values(poolscope_pool_connections_max{job=~"$job"}, instance)'],
+    ['pool', `label_values(poolscope_pool_connections_max{${REPLICAS}}, pool)`],
+  ])('has a multi-value $%s variable with All (.*), from %s', (name, query) => {
+    expect(variable(name)).toMatchObject({
       type: 'query',
       datasource: { type: 'prometheus', uid: '${datasource}' },
-      definition: 'label_values(poolscope_pool_connections_max, pool)',
-      query: { query: 'label_values(poolscope_pool_connections_max, pool)' },
+      query: { query },
       multi: true,
       includeAll: true,
       allValue: '.*',
     });
   });
 
+  it('lists $job, $instance, $pool and $db_pool in that order, each narrowing the next', () => {
+    expect(dashboard.templating.list.map((entry) => entry.name)).toEqual(['datasource', 'job', 'instance', 'pool', 'db_pool']);
+  });
+
   it('has a multi-value $db_pool variable listing the database pools (the ones with a connection-usage histogram), All = those pools', () => {
     expect(variable('db_pool')).toMatchObject({
       type: 'query',
       datasource: { type: 'prometheus', uid: '${datasource}' },
-      definition: 'label_values(poolscope_pool_connection_usage_seconds_count, pool)',
-      query: { query: 'label_values(poolscope_pool_connection_usage_seconds_count, pool)' },
+      query: { query: `label_values(poolscope_pool_connection_usage_seconds_count{${REPLICAS}}, pool)` },
       multi: true,
       includeAll: true,
     });
@@ -92,7 +132,7 @@ describe('the poolscope dashboard', () => {
 
   it('uses only recording rules that prometheus/rules/recording.yml defines', () => {
     const defined = new Set(recordingRuleNames());
-    const used = dashboardExpressions(dashboard).flatMap(({ expr }) => expr.match(/\b[a-z_]+:[a-z0-9_]+:[a-z0-9_]+\b/g) ?? []);
+    const used = dashboardExpressions(dashboard).flatMap(({ expr }) => expr.match(RECORDED) ?? []);
     expect(used.length).toBeGreaterThan(15);
     for (const name of used) expect(defined, name).toContain(name);
   });
@@ -100,29 +140,53 @@ describe('the poolscope dashboard', () => {
   it('shows the panels operators need: utilization, connections, queue, acquire wait, rate, errors, latency, tokens, headroom, upstreams, Postgres', () => {
     const exprs = dashboardExpressions(dashboard).map(({ expr }) => expr).join('\n');
     for (const needle of [
-      'pool:poolscope_pool_utilization_ratio:max',
-      'pool_state:poolscope_pool_connections:sum',
-      'pool:poolscope_pool_connections_max:sum',
-      'pool:poolscope_pool_pending_requests:sum',
-      'pool:poolscope_pool_acquire_wait_seconds:p95_rate5m',
-      'pool_operation_outcome:poolscope_request_duration_seconds_count:rate5m',
-      'pool_reason:poolscope_request_failures:ratio_rate5m',
-      'pool:poolscope_request_duration_seconds:p50_rate5m',
-      'pool:poolscope_request_duration_seconds:p95_rate5m',
-      'pool:poolscope_request_duration_seconds:p99_rate5m',
-      'model_token_type:poolscope_openai_tokens:rate5m',
-      'pool_limit_type:poolscope_ratelimit_headroom:ratio',
-      'pool:poolscope_upstream_up:min',
-      'pool:poolscope_pool_connection_usage_seconds:p95_rate5m',
-      'pool:poolscope_pool_leaks:increase1h',
-      'pool:poolscope_pool_connection_create_seconds:p95_rate5m',
-      'pool:poolscope_pool_acquire_timeouts:rate5m',
+      'max by (pool) (instance_pool:poolscope_pool_utilization_ratio:max',
+      'sum by (pool, state) (instance_pool_state:poolscope_pool_connections:sum',
+      'sum by (pool) (instance_pool:poolscope_pool_connections_max:sum',
+      'sum by (pool) (instance_pool:poolscope_pool_pending_requests:sum',
+      'histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_pool_acquire_wait_seconds_bucket:rate5m',
+      'sum by (pool, operation, outcome) (instance_pool_operation_outcome:poolscope_request_duration_seconds_count:rate5m',
+      'sum by (pool, reason) (instance_pool_operation_reason:poolscope_request_failures:rate5m',
+      'histogram_quantile(0.5, sum by (pool, le) (instance_pool_operation_le:poolscope_request_duration_seconds_bucket:rate5m',
+      'histogram_quantile(0.95, sum by (pool, le) (instance_pool_operation_le:poolscope_request_duration_seconds_bucket:rate5m',
+      'histogram_quantile(0.99, sum by (pool, le) (instance_pool_operation_le:poolscope_request_duration_seconds_bucket:rate5m',
+      'sum by (model, token_type) (instance_pool_model_token_type:poolscope_openai_tokens:rate5m',
+      'min by (pool, limit_type) (instance_pool_limit_type:poolscope_ratelimit_headroom:ratio',
+      'min by (pool) (instance_pool:poolscope_upstream_up:min',
+      'instance_pool_le:poolscope_pool_connection_usage_seconds_bucket:rate5m',
+      'sum by (pool) (instance_pool:poolscope_pool_leaks:increase1h',
+      'instance_pool_le:poolscope_pool_connection_create_seconds_bucket:rate5m',
+      'sum by (pool) (instance_pool:poolscope_pool_acquire_timeouts:rate5m',
     ]) {
       expect(exprs).toContain(needle);
     }
   });
 
-  it('filters every per-pool query by $pool, and the Postgres row by $db_pool', () => {
+  it('aggregates every recorded series across replicas: sum, max (utilization), min (up, headroom) or histogram_quantile over summed buckets', () => {
+    for (const { panel, expr } of dashboardExpressions(dashboard)) {
+      for (const match of expr.matchAll(/([a-z_]+:poolscope_[a-z0-9_]+:[a-z0-9_]+)\{/g)) {
+        const name = match[1]!;
+        const before = expr.slice(0, match.index);
+        const aggregation = /(sum|max|min) by \(([^)]*)\) \($/.exec(before);
+        expect(aggregation, `${panel}: ${name} is read without an aggregation across replicas`).not.toBeNull();
+        const [, op, labels] = aggregation!;
+        expect(labels, panel).not.toMatch(/\b(job|instance)\b/);
+        if (name.endsWith('_bucket:rate5m')) {
+          expect(op, panel).toBe('sum');
+          expect(labels, panel).toMatch(/, le$/);
+          expect(before, panel).toMatch(/histogram_quantile\(0\.\d+, sum by \([^)]*\) \($/);
+        } else if (/:(max|ratio)$/.test(name)) {
+          expect([name, op]).toEqual([name, name.includes('headroom') ? 'min' : 'max']);
+        } else if (name.endsWith(':min')) {
+          expect(op, panel).toBe('min');
+        } else {
+          expect(op, `${panel}: ${name}`).toBe('sum');
+        }
+      }
+    }
+  });
+
+  it('filters every query by $job and $instance, per-pool queries by $pool, and the Postgres row by $db_pool', () => {
     const postgresRow = new Set(panelsOfRow(dashboard, 'Postgres').map((panel) => panel.title));
     expect([...postgresRow]).toEqual([
       'Postgres connections: active / idle / connecting vs max',
@@ -134,24 +198,70 @@ describe('the poolscope dashboard', () => {
       'Postgres connection leaks (last hour)',
     ]);
     for (const { panel, expr } of dashboardExpressions(dashboard)) {
-      // Recording rules aggregated to the pool level (`pool:...`, `pool_reason:...`) carry the pool label.
-      if (!/(^|[^a-z_:])pool[a-z_]*:poolscope_/.test(expr)) continue;
-      expect(expr, panel).toContain(postgresRow.has(panel) ? '{pool=~"$db_pool"}' : '{pool=~"$pool"}');
+      const selectors = expr.match(/(?<![\w:])(?:[a-z_]+:)?poolscope_[a-z0-9_:]+\{[^}]*\}|\bup\{[^}]*\}/g) ?? [];
+      expect(selectors.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      for (const selector of selectors) {
+        expect(selector, panel).toContain(REPLICAS);
+        if (RECORDED.test(selector)) expect(selector, panel).toContain(postgresRow.has(panel) ? 'pool=~"$db_pool"' : 'pool=~"$pool"');
+        RECORDED.lastIndex = 0;
+      }
     }
   });
 
   it('shows in the Postgres row connections vs max, acquire wait, usage and query p95, connection create p95, acquire timeouts and leaks', () => {
     const exprs = panelsOfRow(dashboard, 'Postgres').flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+    const db = `{${REPLICAS}, pool=~"$db_pool"}`;
     expect(exprs).toEqual([
-      'pool_state:poolscope_pool_connections:sum{pool=~"$db_pool"}',
-      'pool:poolscope_pool_connections_max:sum{pool=~"$db_pool"}',
-      'pool:poolscope_pool_pending_requests:sum{pool=~"$db_pool"}',
-      'pool:poolscope_pool_acquire_wait_seconds:p95_rate5m{pool=~"$db_pool"}',
-      'pool:poolscope_pool_connection_usage_seconds:p95_rate5m{pool=~"$db_pool"}',
-      'pool_operation:poolscope_request_duration_seconds:p95_rate5m{pool=~"$db_pool"}',
-      'pool:poolscope_pool_connection_create_seconds:p95_rate5m{pool=~"$db_pool"}',
-      'pool:poolscope_pool_acquire_timeouts:rate5m{pool=~"$db_pool"}',
-      'pool:poolscope_pool_leaks:increase1h{pool=~"$db_pool"}',
+      `sum by (pool, state) (instance_pool_state:poolscope_pool_connections:sum${db})`,
+      `sum by (pool) (instance_pool:poolscope_pool_connections_max:sum${db})`,
+      `sum by (pool) (instance_pool:poolscope_pool_pending_requests:sum${db})`,
+      `histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_pool_acquire_wait_seconds_bucket:rate5m${db}))`,
+      `histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_pool_connection_usage_seconds_bucket:rate5m${db}))`,
+      `histogram_quantile(0.95, sum by (pool, operation, le) (instance_pool_operation_le:poolscope_request_duration_seconds_bucket:rate5m${db}))`,
+      `histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_pool_connection_create_seconds_bucket:rate5m${db}))`,
+      `sum by (pool) (instance_pool:poolscope_pool_acquire_timeouts:rate5m${db})`,
+      `sum by (pool) (instance_pool:poolscope_pool_leaks:increase1h${db})`,
     ]);
+  });
+
+  it('draws the alert thresholds of src/health/thresholds.ts on the panels they judge', () => {
+    const steps = (title: string) => fieldConfig(title).defaults.thresholds?.steps.map((step) => step.value);
+    expect(steps('Connection pool utilization')).toEqual([null, THRESHOLDS.utilization.ratio]);
+    expect(steps('Error ratio by pool')).toEqual([null, THRESHOLDS.errorRatio.ratio]);
+    expect(steps('Error ratio by reason')).toEqual([null, THRESHOLDS.errorRatio.ratio]);
+    expect(steps('Request latency p50 / p95 / p99')).toEqual([null, THRESHOLDS.latencyP95.defaultSeconds]);
+    expect(steps('Rate-limit headroom')).toEqual([null, THRESHOLDS.rateLimitHeadroom.ratio]);
+    // A pool with its own p95 limit gets its line on its own p95 series.
+    expect(fieldConfig('Request latency p50 / p95 / p99').overrides).toEqual(
+      Object.entries(THRESHOLDS.latencyP95.byPoolSeconds).map(([pool, seconds]) => ({
+        matcher: { id: 'byName', options: `${pool} p95` },
+        properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: seconds }] } }],
+      })),
+    );
+  });
+
+  it('follows other thresholds when given them', () => {
+    const board = poolscopeDashboard({ ...THRESHOLDS, utilization: { ...THRESHOLDS.utilization, ratio: 0.9 } });
+    const panel = board.panels.find((candidate) => candidate.title === 'Connection pool utilization')!;
+    expect(panel.type === 'row' ? undefined : panel.fieldConfig.defaults.thresholds?.steps.at(-1)?.value).toBe(0.9);
+  });
+
+  it('counts tokens in tokens per second, not a bare number', () => {
+    expect(fieldConfig('OpenAI tokens per second by model').defaults.unit).toBe('count:tokens/s');
+  });
+
+  it('puts the selector in every query and variable, on recorded series too (the recording rules keep its labels)', () => {
+    const selector = 'job="api", env="prod"';
+    const board = poolscopeDashboard(THRESHOLDS, { selector, targetSelector: 'job="api"' });
+    const exprs = dashboardExpressions(board as unknown as GrafanaDashboard).map(({ expr }) => expr);
+    const queries = board.templating.list.flatMap((entry) => (typeof entry.query === 'object' ? [entry.query.query] : []));
+    for (const text of [...exprs, ...queries].filter((text) => text.includes('poolscope_'))) {
+      const selectors = text.match(/(?<![\w:])(?:[a-z_]+:)?poolscope_[a-z0-9_:]+\{[^}]*\}/g) ?? [];
+      expect(selectors.length, text).toBeGreaterThan(0);
+      for (const s of selectors) expect(s, text).toContain(`{${selector}`);
+    }
+    // label_values() is Grafana's, not PromQL: only the panel queries go through the parser.
+    for (const expr of exprs) expect(promqlErrors(expr), expr).toEqual([]);
+    expect(exprs).toContain(`sum(up{job="api", ${REPLICAS}})`);
   });
 });
