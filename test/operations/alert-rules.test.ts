@@ -15,7 +15,7 @@ import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO, vectorS
 const committed = loadRuleFile(ALERT_RULES_FILE).groups.flatMap((group) => group.rules);
 
 describe('alerts/poolscope.rules.yml', () => {
-  it('is exactly what renderAlertRules() generates from src/health (regenerate: node scripts/generate-alert-rules.mjs)', () => {
+  it('is exactly what renderAlertRules() generates from src/health (regenerate: npm run generate:assets)', () => {
     expect(readRepoFile(ALERT_RULES_FILE)).toBe(renderAlertRules());
   });
 
@@ -125,14 +125,13 @@ describe('runbook URLs', () => {
 
   it('come from the generator: by default the committed file, with --runbook-base-url the given base', async () => {
     await buildIfStale();
-    const run = (args: string[]) => promisify(execFile)(process.execPath, ['scripts/generate-alert-rules.mjs', ...args], { cwd: REPO });
-    await expect(run(['--check'])).resolves.toMatchObject({ stdout: expect.stringContaining('is up to date') });
+    const run = (args: string[]) => promisify(execFile)(process.execPath, ['scripts/generate-ops-assets.mjs', ...args], { cwd: REPO });
+    await expect(run(['--check'])).resolves.toMatchObject({ stdout: expect.stringContaining(`${ALERT_RULES_FILE} is up to date`) });
 
     const dir = mkdtempSync(join(tmpdir(), 'poolscope-rules-'));
     try {
-      const out = join(dir, 'rules.yml');
-      await run(['--runbook-base-url', base, '--out', out]);
-      expect(readFileSync(out, 'utf8')).toBe(renderAlertRules(THRESHOLDS, { runbookBaseUrl: base }));
+      await run(['--runbook-base-url', base, '--out', dir]);
+      expect(readFileSync(join(dir, ALERT_RULES_FILE), 'utf8')).toBe(renderAlertRules(THRESHOLDS, { runbookBaseUrl: base }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
