@@ -1,0 +1,15 @@
+import { PoolscopeError } from './poolscope-error.js';
+import type { FailureReason } from './reasons.js';
+
+/** The request waited longer than `timeouts.acquireMs` for a concurrency slot. */
+export class PoolAcquireTimeoutError extends PoolscopeError {
+  readonly code = 'POOLSCOPE_ACQUIRE_TIMEOUT';
+  readonly reason: FailureReason = 'acquire_timeout';
+  constructor(
+    pool: string,
+    /** `timeouts.acquireMs` of the pool. */
+    readonly limitMs: number,
+  ) {
+    super(`Pool "${pool}" had no free slot within acquireMs=${limitMs}`, pool);
+  }
+}

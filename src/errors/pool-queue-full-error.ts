@@ -1,0 +1,15 @@
+import { PoolscopeError } from './poolscope-error.js';
+import type { FailureReason } from './reasons.js';
+
+/** The bounded wait queue is full: the request was rejected at once instead of waiting. */
+export class PoolQueueFullError extends PoolscopeError {
+  readonly code = 'POOLSCOPE_QUEUE_FULL';
+  readonly reason: FailureReason = 'queue_full';
+  constructor(
+    pool: string,
+    /** `maxQueued` of the pool. */
+    readonly limit: number,
+  ) {
+    super(`Pool "${pool}" queue is full (maxQueued=${limit}); request rejected`, pool);
+  }
+}

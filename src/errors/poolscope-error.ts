@@ -1,0 +1,18 @@
+/**
+ * The base of every poolscope error. Every error carries a stable `code` users can switch on, the pool it came
+ * from and, where one was hit, the limit. Messages never contain request headers, URLs with paths, or secrets.
+ */
+export abstract class PoolscopeError extends Error {
+  abstract readonly code: string;
+  /** The pool the error came from, when there is one. */
+  readonly pool: string | undefined;
+
+  constructor(message: string, pool: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.pool = pool;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
