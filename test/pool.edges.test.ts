@@ -322,7 +322,7 @@ describe.each(reasons)("a caller's abort with %s is rethrown as its reason and c
   }
 
   it.each<Phase>(['queued', 'connecting', 'headers', 'body', 'backoff'])('while %s', async (phase) => {
-    const { error, reason, registry, p, ended, elapsedMs } = await abortIn(phase);
+    const { error, reason, registry, ended, elapsedMs } = await abortIn(phase);
     expect(error).toBe(reason);
     expect(elapsedMs).toBeLessThan(100);
     expect((await ended)[0]).toMatchObject({ reason: 'aborted' });

@@ -5,7 +5,8 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { ServiceListenError, startService, type RunningService } from '../src/service/index.js';
+import { ServiceListenError } from '../src/errors/index.js';
+import { startService, type RunningService } from '../src/service/index.js';
 import { startCountingServer, type CountingServer } from './support/http-server.js';
 
 interface LogLine {
@@ -101,7 +102,7 @@ describe('startService (in process)', () => {
   });
 
   it('warns that protected routes answer 503 when live without MONITORING_TOKEN', async () => {
-    upstream = await startCountingServer((req, res) => res.end('{}'));
+    upstream = await startCountingServer((_req, res) => res.end('{}'));
     const log = capturedLogger();
     service = await startService(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon', PORT: '0' }), {
       logger: log.logger,
@@ -117,7 +118,7 @@ describe('startService (in process)', () => {
     blocker.listen(0, '127.0.0.1');
     await once(blocker, 'listening');
     const { port } = blocker.address() as AddressInfo;
-    upstream = await startCountingServer((req, res) => res.end('{}'));
+    upstream = await startCountingServer((_req, res) => res.end('{}'));
     try {
       const config = loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon', PORT: String(port) });
       const failure = startService(config, { logger: pino({ level: 'silent' }), registry: new Registry() });

@@ -162,7 +162,7 @@ describe('OpenAI simulator with the openai SDK', () => {
   });
 
   it('sends rate-limit headers on every answer, counting remaining requests and tokens down', async () => {
-    const { sim, client } = await openaiSim({ rateLimits: { limitRequests: 100, remainingRequests: 100 } });
+    const { client } = await openaiSim({ rateLimits: { limitRequests: 100, remainingRequests: 100 } });
     const first = await client.chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }] })
       .withResponse();
