@@ -48,6 +48,6 @@ export {
   type FacadeStatsView,
   type HealthView,
 } from './http/index.js';
-export { startService, ServiceListenError, type RunningService, type StartServiceOptions } from './service/index.js';
+export { startService, type RunningService, type StartServiceOptions } from './service/index.js';
 export type { DemoOptions } from './demo/index.js';
 export { postgresMetricsFor, type PostgresMetrics } from './metrics/postgres.js';

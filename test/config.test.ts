@@ -1,7 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   describeConfig,
   loadConfig,
   openaiPoolOptions,
@@ -11,7 +10,7 @@ import {
   supabasePoolOptions,
   type PoolscopeConfig,
 } from '../src/config/index.js';
-import { PoolConfigError, PoolscopeError } from '../src/errors/index.js';
+import { ConfigError, PoolConfigError, PoolscopeError } from '../src/errors/index.js';
 import { resolvePoolOptions } from '../src/pool/options.js';
 
 type Env = Record<string, string | undefined>;

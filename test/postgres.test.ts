@@ -6,7 +6,6 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  PgAcquireTimeoutError,
   createPgPool,
   createPgPoolSync,
   createPostgresFacade,
@@ -17,7 +16,7 @@ import {
   type PgPoolLogger,
   type PgPoolOptions,
 } from '../src/postgres/index.js';
-import { PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
+import { PgAcquireTimeoutError, PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
 import type { DatabaseConfig } from '../src/config/types.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 import { startSilentListener } from './support/silent-listener.js';

@@ -6,11 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/index.js';
 import { loadConfig } from '../config/load.js';
 import type { PoolscopeConfig } from '../config/types.js';
 import { VERSION } from '../metrics/registry.js';
-import { ServiceListenError } from '../service/errors.js';
+import { ServiceListenError } from '../errors/index.js';
 import { startService, type RunningService } from '../service/service.js';
 
 const HELP = `poolscope ${VERSION}: bounded, observable connection pools for Supabase, Pinecone and OpenAI,

@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import type { Index, Pinecone } from '@pinecone-database/pinecone';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Registry } from 'prom-client';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/index.js';
 import type { PoolscopeConfig } from '../config/types.js';
 import { PoolConfigError } from '../errors/index.js';
 import type { HealthInput } from '../health/evaluate.js';

@@ -1,7 +1,7 @@
 import type { Index, Pinecone } from '@pinecone-database/pinecone';
 import type { PineconeConfig } from '../config/types.js';
 import { mergePoolOptions, pineconePoolOptions } from '../config/pool-options.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/index.js';
 import { PoolOriginError } from '../errors/index.js';
 import { loadPeer } from '../peers.js';
 import { asPoolFetch, createPool, type FetchInit, type FetchInput, type UpstreamPool } from '../pool/pool.js';

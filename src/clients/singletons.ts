@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { Index, Pinecone } from '@pinecone-database/pinecone';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../errors/index.js';
 import { loadConfig } from '../config/load.js';
 import { mergePoolOptions } from '../config/pool-options.js';
 import { createClients, type Clients, type CreateClientsOptions, type UpstreamPoolOptions } from './create-clients.js';

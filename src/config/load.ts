@@ -1,5 +1,5 @@
 import { ENV_DEFAULTS, POOL_PROFILES } from './defaults.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
+import { ConfigError, type ConfigIssue } from '../errors/index.js';
 import { ENV_SCHEMA, type EnvValues, type EnvVariable } from './schema.js';
 import type {
   DatabaseConfig,

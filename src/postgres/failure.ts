@@ -1,9 +1,4 @@
-import {
-  PoolAcquireTimeoutError,
-  PoolscopeError,
-  type ConnectionErrorReason,
-  type FailureReason,
-} from '../errors/index.js';
+import { PoolscopeError, type ConnectionErrorReason, type FailureReason } from '../errors/index.js';
 import { connectionErrorReason } from '../pool/failure.js';
 
 /** pg-pool's message when a checkout waited `connectionTimeoutMillis` in the pool's queue. */
@@ -11,20 +6,6 @@ const ACQUIRE_TIMEOUT_MESSAGE = 'timeout exceeded when trying to connect';
 /** pg-pool's message when a new connection took longer than `connectionTimeoutMillis` to establish. */
 const CONNECT_TIMEOUT_MESSAGE = 'Connection terminated due to connection timeout';
 const POOL_ENDED_MESSAGE = 'Cannot use a pool after calling end on the pool';
-
-/**
- * A database checkout waited `connectionTimeoutMs` for a client in vain. A `PoolAcquireTimeoutError` (same
- * `code`, `reason` and `instanceof`) so one handler serves HTTP and database pools; pg's error is the `cause`.
- */
-export class PgAcquireTimeoutError extends PoolAcquireTimeoutError {
-  constructor(pool: string, limitMs: number, options?: { cause?: unknown }) {
-    super(pool, limitMs);
-    this.message = `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`;
-    if (options && 'cause' in options) {
-      Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true, enumerable: false });
-    }
-  }
-}
 
 function messageOf(error: unknown): string {
   const message = (error as { message?: unknown } | null)?.message;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { Registry } from 'prom-client';
-import { PoolClosedError, PoolConfigError, PoolConnectError, PoolQueueFullError } from '../errors/index.js';
+import { PgAcquireTimeoutError, PoolClosedError, PoolConfigError, PoolConnectError, PoolQueueFullError } from '../errors/index.js';
 import type { LiveCounts } from '../metrics/families.js';
 import { postgresMetricsFor, type PostgresMetrics } from '../metrics/postgres.js';
 import type { PoolEventMap } from '../pool/events.js';
 import { PoolBase } from '../pool/pool-base.js';
 import type { OperationRecorder } from '../pool/recorder.js';
-import { PgAcquireTimeoutError, isPgAcquireTimeout, isPgPoolEnded, pgConnectionErrorReason, pgFailureReason, sqlVerb } from './failure.js';
+import { isPgAcquireTimeout, isPgPoolEnded, pgConnectionErrorReason, pgFailureReason, sqlVerb } from './failure.js';
 import { captureStack, formatStack, type Checkout } from './leak-detector.js';
 import type { PgPoolSettings, ResolvedPgPoolOptions } from './options.js';
 import { cancelRunning, type ConnectingClient, type PgClientInternals, type PgConnect, type PgPoolInternals } from './pg-internals.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
-import { ServiceListenError } from './errors.js';
+import { ServiceListenError } from '../errors/index.js';
 
 export interface ListeningServer {
   server: http.Server;

@@ -1,3 +1,2 @@
 export { startService, type RunningService, type StartServiceOptions } from './service.js';
-export { ServiceListenError } from './errors.js';
 export { serviceApp, SERVICE_ROUTES, type ServiceAppOptions } from './app.js';

@@ -1,4 +1,4 @@
-import { PoolscopeError } from '../errors/index.js';
+import { PoolscopeError } from './poolscope-error.js';
 
 /** The service could not listen on HOST:PORT (port in use, not allowed, no such address). */
 export class ServiceListenError extends PoolscopeError {

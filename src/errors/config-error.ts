@@ -1,4 +1,4 @@
-import { PoolscopeError } from '../errors/index.js';
+import { PoolscopeError } from './poolscope-error.js';
 
 /** One bad environment variable: its name and what is wrong, never its value. */
 export interface ConfigIssue {
