@@ -4,7 +4,7 @@ import type { FailureReason } from './reasons.js';
 /** The request waited longer than `timeouts.acquireMs` for a concurrency slot. */
 export class PoolAcquireTimeoutError extends PoolscopeError {
   readonly code = 'POOLSCOPE_ACQUIRE_TIMEOUT';
-  readonly reason: FailureReason = 'acquire_timeout';
+  override readonly reason: FailureReason = 'acquire_timeout';
   constructor(
     pool: string,
     /** `timeouts.acquireMs` of the pool. */

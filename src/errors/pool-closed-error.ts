@@ -4,7 +4,7 @@ import type { FailureReason } from './reasons.js';
 /** The pool is closing or closed and takes no new work. */
 export class PoolClosedError extends PoolscopeError {
   readonly code = 'POOLSCOPE_POOL_CLOSED';
-  readonly reason: FailureReason = 'other';
+  override readonly reason: FailureReason = 'other';
   constructor(pool: string) {
     super(`Pool "${pool}" is closed`, pool);
   }

@@ -4,7 +4,7 @@ import type { ConnectionErrorReason, FailureReason } from './reasons.js';
 /** The connection to the upstream could not be established (refused, DNS, TLS...). */
 export class PoolConnectError extends PoolscopeError {
   readonly code = 'POOLSCOPE_CONNECT_FAILED';
-  readonly reason: FailureReason = 'connect_error';
+  override readonly reason: FailureReason = 'connect_error';
   constructor(
     pool: string,
     readonly connectionReason: ConnectionErrorReason,

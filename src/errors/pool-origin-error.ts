@@ -7,7 +7,7 @@ import type { FailureReason } from './reasons.js';
  */
 export class PoolOriginError extends PoolscopeError {
   readonly code = 'POOLSCOPE_ORIGIN_MISMATCH';
-  readonly reason: FailureReason = 'other';
+  override readonly reason: FailureReason = 'other';
   constructor(
     pool: string,
     /** The pool's origin. */

@@ -4,7 +4,7 @@ import type { FailureReason } from './reasons.js';
 /** The bounded wait queue is full: the request was rejected at once instead of waiting. */
 export class PoolQueueFullError extends PoolscopeError {
   readonly code = 'POOLSCOPE_QUEUE_FULL';
-  readonly reason: FailureReason = 'queue_full';
+  override readonly reason: FailureReason = 'queue_full';
   constructor(
     pool: string,
     /** `maxQueued` of the pool. */

@@ -6,7 +6,7 @@ export class PoolRequestError extends PoolscopeError {
   readonly code = 'POOLSCOPE_REQUEST_FAILED';
   constructor(
     pool: string,
-    readonly reason: FailureReason,
+    override readonly reason: FailureReason,
     options?: { cause?: unknown },
   ) {
     super(`Pool "${pool}" request failed (${reason})`, pool, options);

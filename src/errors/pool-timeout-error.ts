@@ -6,7 +6,7 @@ export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'request';
 /** A phase timeout fired: connect, response headers, idle body, or the overall request deadline. */
 export class PoolTimeoutError extends PoolscopeError {
   readonly code = 'POOLSCOPE_TIMEOUT';
-  readonly reason: FailureReason = 'timeout';
+  override readonly reason: FailureReason = 'timeout';
   constructor(
     pool: string,
     readonly phase: TimeoutPhase,

@@ -75,7 +75,7 @@ export interface ClassifiedFailure {
 export function classifyNetworkFailure(pool: string, error: unknown, timeouts: PoolTimeouts): ClassifiedFailure {
   const cause = rootCause(error);
   if (cause instanceof PoolscopeError) {
-    const reason = (cause as PoolscopeError & { reason?: FailureReason }).reason ?? 'other';
+    const reason = cause.reason ?? 'other';
     return { error: cause, reason, beforeSend: false, reset: false };
   }
   switch (codeOf(cause)) {

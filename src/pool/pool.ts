@@ -331,7 +331,7 @@ function fits(lifecycle: RequestLifecycle, budgetLeftMs: number, delayMs: number
 }
 
 function failureReasonOf(error: unknown): FailureReason {
-  if (error instanceof PoolscopeError) return (error as PoolscopeError & { reason?: FailureReason }).reason ?? 'other';
+  if (error instanceof PoolscopeError) return error.reason ?? 'other';
   if (isAbortError(error)) return 'aborted';
   return 'other';
 }

@@ -44,7 +44,7 @@ export function pgConnectionErrorReason(error: unknown): ConnectionErrorReason {
  * a connection lost mid-query). Never the message or the SQL.
  */
 export function pgFailureReason(error: unknown): FailureReason {
-  if (error instanceof PoolscopeError) return (error as PoolscopeError & { reason?: FailureReason }).reason ?? 'other';
+  if (error instanceof PoolscopeError) return error.reason ?? 'other';
   if (sqlStateOf(error) === '57014' || messageOf(error) === 'Query read timeout') return 'timeout';
   const name = (error as { name?: unknown } | null)?.name;
   if (name === 'AbortError') return 'aborted';
