@@ -36,6 +36,7 @@ import * as sdk from './scenarios/7-sdk.js';
  * @property {number | undefined} memoryRequests
  */
 
+/** @type {Array<{ id: string, title: string, limitMs?: (ctx: unknown) => number, run: Function }>} */
 const SCENARIOS = [reuse, burst, capped, overhead, scrape, memory, sdk];
 const here = dirname(fileURLToPath(import.meta.url));
 

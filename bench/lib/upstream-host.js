@@ -29,7 +29,7 @@ async function startFast(tls) {
   };
   const server = cert ? https.createServer({ key: cert.key, cert: cert.cert }, listener) : http.createServer(listener);
   server.keepAliveTimeout = 10_000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
@@ -56,10 +56,12 @@ function statsOf(entry) {
 const methods = {
   async start({ kind, tls = false, behaviour = {}, keepAliveTimeoutMs }) {
     if (tls) await selfSignedCert();
+    /** @type {any} */
     let entry;
     const common = { tls, behaviour, ...(keepAliveTimeoutMs !== undefined && { keepAliveTimeoutMs }) };
     if (kind === 'fast') entry = await startFast(tls);
     else {
+      /** @type {any} the simulators' own fields (baseURL, anonKey) differ by kind */
       const sim =
         kind === 'openai'
           ? await startOpenAISimulator({ ...common, apiKey: 'sk-bench-not-a-real-key' })
@@ -115,7 +117,7 @@ function get(id) {
   return entry;
 }
 
-process.on('message', async (message) => {
+process.on('message', async (/** @type {any} */ message) => {
   const { id, method, args } = message;
   try {
     const result = await methods[method](args ?? {});

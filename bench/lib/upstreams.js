@@ -40,7 +40,7 @@ export async function startUpstreamHost() {
     child.on('message', onMessage);
     child.once('exit', onExit);
   });
-  child.on('message', (message) => {
+  child.on('message', (/** @type {any} */ message) => {
     const call = pending.get(message.id);
     if (!call) return;
     pending.delete(message.id);

@@ -11,6 +11,7 @@ export const id = 'scrape';
 export const title = 'Scrape cost: rendering /metrics with 3 pools × 20 operations × outcomes';
 
 const TARGET_MS = 5;
+/** @type {import('../../src/index.js').FailureReason[]} */
 const REASONS = ['http_5xx', 'timeout', 'rate_limited'];
 
 /** @param {import('../run.js').Context} ctx */

@@ -40,7 +40,7 @@ const APIS = {
     defaultClient: (upstream) =>
       createClient(upstream.url, upstream.anonKey, {
         // Node 20 has no global WebSocket; realtime is never connected here, but the client needs a transport.
-        realtime: { transport: WebSocket },
+        realtime: { transport: /** @type {any} undici's WebSocket types differ from realtime-js' */ (WebSocket) },
         auth: { persistSession: false, autoRefreshToken: false },
       }),
     call: async (client) => {
