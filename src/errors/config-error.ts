@@ -13,10 +13,10 @@ export class ConfigError extends PoolscopeError {
   readonly code = 'POOLSCOPE_ENV_INVALID';
   readonly issues: ConfigIssue[];
 
-  constructor(issues: ConfigIssue[]) {
+  constructor(issues: ConfigIssue[], options?: { cause?: unknown }) {
     const lines = issues.map((issue) => `  ${issue.variable}: ${issue.problem}`);
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    super(`Invalid environment configuration (${count}):\n${lines.join('\n')}`, undefined);
+    super(`Invalid environment configuration (${count}):\n${lines.join('\n')}`, undefined, options);
     this.issues = issues;
   }
 }

@@ -6,10 +6,6 @@ import { PoolAcquireTimeoutError } from './pool-acquire-timeout-error.js';
  */
 export class PgAcquireTimeoutError extends PoolAcquireTimeoutError {
   constructor(pool: string, limitMs: number, options?: { cause?: unknown }) {
-    super(pool, limitMs);
-    this.message = `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`;
-    if (options && 'cause' in options) {
-      Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true, enumerable: false });
-    }
+    super(pool, limitMs, options, `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`);
   }
 }

@@ -9,7 +9,10 @@ export class PoolAcquireTimeoutError extends PoolscopeError {
     pool: string,
     /** `timeouts.acquireMs` of the pool. */
     readonly limitMs: number,
+    options?: { cause?: unknown },
+    /** For a subclass that waits on something else than a slot, e.g. a database client. */
+    message = `Pool "${pool}" had no free slot within acquireMs=${limitMs}`,
   ) {
-    super(`Pool "${pool}" had no free slot within acquireMs=${limitMs}`, pool);
+    super(message, pool, options);
   }
 }

@@ -5,7 +5,7 @@ import type { FailureReason } from './reasons.js';
 export class PoolClosedError extends PoolscopeError {
   readonly code = 'POOLSCOPE_POOL_CLOSED';
   override readonly reason: FailureReason = 'other';
-  constructor(pool: string) {
-    super(`Pool "${pool}" is closed`, pool);
+  constructor(pool: string, options?: { cause?: unknown }) {
+    super(`Pool "${pool}" is closed`, pool, options);
   }
 }

@@ -16,12 +16,14 @@ export class PoolOriginError extends PoolscopeError {
     readonly actual: string,
     /** `request`: the caller's URL; `redirect`: a `Location` the upstream answered with. */
     readonly via: 'request' | 'redirect' = 'request',
+    options?: { cause?: unknown },
   ) {
     super(
       via === 'redirect'
         ? `Pool "${pool}" serves ${expected}; it does not follow a redirect to ${actual}`
         : `Pool "${pool}" serves ${expected}; it cannot send a request to ${actual}`,
       pool,
+      options,
     );
   }
 }

@@ -9,7 +9,8 @@ export class PoolQueueFullError extends PoolscopeError {
     pool: string,
     /** `maxQueued` of the pool. */
     readonly limit: number,
+    options?: { cause?: unknown },
   ) {
-    super(`Pool "${pool}" queue is full (maxQueued=${limit}); request rejected`, pool);
+    super(`Pool "${pool}" queue is full (maxQueued=${limit}); request rejected`, pool, options);
   }
 }
