@@ -246,7 +246,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
     config,
     sdk,
     handles,
-    // Reference 004's `DatabasePool` wraps the Supabase clients: `database` is Supabase's REST pool when there is
+    // `DatabasePool` wraps the Supabase clients: `database` is Supabase's REST pool when there is
     // one, the direct Postgres pool otherwise. Each also has its own entry.
     ...((supabaseFacade ?? postgresFacade) && { database: supabaseFacade ?? postgresFacade }),
     ...(supabaseFacade && { supabase: supabaseFacade }),

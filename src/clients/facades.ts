@@ -43,7 +43,7 @@ function queueStatus(stats: PoolStats): QueueStatus {
 }
 
 /**
- * Reference 004's `DatabasePool` over an HTTP pool (Supabase REST, or Pinecone's data plane): its field names,
+ * The `DatabasePool` facade over an HTTP pool (Supabase REST, or Pinecone's data plane): its field names,
  * computed from the pool's live snapshot. `getPool` may return undefined until a lazily created pool exists.
  */
 export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoolConfig> {
@@ -100,7 +100,7 @@ export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoo
   }
 }
 
-/** Reference 004's `OpenAIPool`: the pool's snapshot plus tokens and requests by model. */
+/** The `OpenAIPool` facade: the pool's snapshot plus tokens and requests by model. */
 export class OpenAIFacade implements PoolFacade<OpenAIStats, OpenAIPoolConfig> {
   constructor(
     private readonly pool: UpstreamPool,

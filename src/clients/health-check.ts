@@ -47,7 +47,7 @@ export async function checkUpstream(
 
 /**
  * Grades a finished check (a healthy one slower than `DEGRADED_AFTER_MS` is degraded), records
- * `poolscope_upstream_up` and `poolscope_health_check_duration_seconds`, and builds reference 004's result:
+ * `poolscope_upstream_up` and `poolscope_health_check_duration_seconds`, and builds the result `healthCheck()` returns:
  * "Database healthy (response time: 45ms)".
  */
 export function recordHealth(

@@ -7,7 +7,7 @@ import type { ModelLabels } from './model-labels.js';
 /** Operations whose responses carry `usage`. */
 const USAGE_OPERATIONS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
 
-/** Counters for reference 004's `OpenAIStats` that the pool does not keep itself. */
+/** Counters for `OpenAIPool.getStats()` (`OpenAIStats`) that the pool does not keep itself. */
 export class OpenAIUsage {
   requestsByModel: Record<string, number> = {};
   responsesWithUsage = 0;

@@ -51,7 +51,7 @@ function required<T>(value: T | undefined, what: string, variable: string): T {
   return value;
 }
 
-/** The anon-key Supabase client on the shared `supabase` pool (reference 000's `get_supabase_client()`). */
+/** The anon-key Supabase client on the shared `supabase` pool (the Python client's `get_supabase_client()`). */
 export function getSupabaseClient(): SupabaseClient {
   return required(getClients().sdk.supabase, 'the Supabase client', 'SUPABASE_URL and SUPABASE_ANON_KEY');
 }
@@ -74,7 +74,7 @@ export function getPineconeIndex(): Promise<Index> {
   return getClients().pineconeIndex();
 }
 
-/** An object that builds its target on first property access (reference 004's eager exports, made lazy). */
+/** An object that builds its target on first property access (the `supabase` / `openai` module exports apps import, made lazy). */
 function lazy<T extends object>(create: () => T): T {
   return new Proxy({} as T, {
     get(_target, property) {
@@ -86,17 +86,17 @@ function lazy<T extends object>(create: () => T): T {
   });
 }
 
-/** Reference 004's `supabase` export: the anon client, created on first use. */
+/** The `supabase` export apps import: the anon client, created on first use. */
 export const supabase: SupabaseClient = lazy(getSupabaseClient);
-/** Reference 004's `supabaseAdmin` export: the service-role client, created on first use. */
+/** The `supabaseAdmin` export apps import: the service-role client, created on first use. */
 export const supabaseAdmin: SupabaseClient = lazy(getSupabaseAdminClient);
-/** Reference 004's `openai` export, created on first use. */
+/** The `openai` export apps import, created on first use. */
 export const openai: OpenAI = lazy(getOpenAIClient);
 
-/** Reference 004's `DatabasePool`: the Supabase clients and their pool (the Postgres pool when only DATABASE_URL is set). */
+/** `DatabasePool`, the pool manager apps migrate from: the Supabase clients and their pool (the Postgres pool when only DATABASE_URL is set). */
 export interface DatabasePoolApi extends DatabaseFacade {
   /**
-   * Reference 004's run-time configuration, applied when the process-wide clients are built: call it before
+   * The pool manager's run-time configuration, applied when the process-wide clients are built: call it before
    * their first use. Validated at once (`PoolConfigError` naming the setting); on a live pool a setting that
    * differs from the live value is refused the same way, since nothing is resized under running requests.
    */
@@ -107,7 +107,7 @@ export interface DatabasePoolApi extends DatabaseFacade {
   executeQuery<T>(fn: (client: SupabaseClient) => PromiseLike<T> | T, isAdmin?: boolean): Promise<T>;
 }
 
-/** Reference 004's `OpenAIPool`, on the process-wide OpenAI pool. */
+/** `OpenAIPool`, the OpenAI pool manager apps migrate from, on the process-wide OpenAI pool. */
 export interface OpenAIPoolApi extends OpenAIFacade {
   /** As `DatabasePool.initialize`: before first use; `timeout` is the SDK's overall timeout. */
   initialize(settings?: Partial<OpenAIPoolConfig>): void;
@@ -162,17 +162,17 @@ export const OpenAIPool: OpenAIPoolApi = {
 /** The Pinecone equivalent of `DatabasePool`, over the data-plane pool. */
 export const PineconePool: PineconeFacade = lazy(() => required(getClients().pinecone, 'the Pinecone pool', 'PINECONE_API_KEY'));
 
-/** Reference 004's `testConnection()`: whether the database answers its health check now. Never rejects for a down database. */
+/** `testConnection()`, as apps import it from their database module: whether the database answers its health check now. Never rejects for a down database. */
 export async function testConnection(): Promise<boolean> {
   return (await DatabasePool.healthCheck()).healthy;
 }
 
-/** Reference 004's `checkDatabaseHealth()`: the database health check's full result. */
+/** `checkDatabaseHealth()`, as apps import it: the database health check's full result. */
 export function checkDatabaseHealth(): Promise<HealthCheckResult & { stats: DatabaseStats }> {
   return DatabasePool.healthCheck();
 }
 
-/** Reference 004's `testOpenAIConnection()`: whether OpenAI answers its health check (`GET /models`) now. */
+/** `testOpenAIConnection()`, as apps import it from their OpenAI module: whether OpenAI answers its health check (`GET /models`) now. */
 export async function testOpenAIConnection(): Promise<boolean> {
   return (await OpenAIPool.healthCheck()).healthy;
 }

@@ -47,9 +47,9 @@ function postgrestVerb(request: RequestDescriptor): string {
 
 export interface SupabaseClientsHandle {
   pool: UpstreamPool;
-  /** The anon-key client (`get_supabase_client()`, reference 004's `supabase`), built on first read. */
+  /** The anon-key client (`get_supabase_client()`, the `supabase` export), built on first read. */
   readonly client: SupabaseClient | undefined;
-  /** The service-role client (reference 004's `supabaseAdmin`), built on first read. */
+  /** The service-role client (the `supabaseAdmin` export), built on first read. */
   readonly adminClient: SupabaseClient | undefined;
   config: SupabaseConfig;
   healthCheck(timeoutMs?: number): Promise<HealthCheckResult>;

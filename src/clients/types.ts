@@ -7,7 +7,7 @@ export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 /** One health check: a cheap real call through the upstream's pool, with its own short timeout. */
 export interface HealthCheckResult {
   status: HealthStatus;
-  /** `status !== 'unhealthy'` (reference 004's field). */
+  /** `status !== 'unhealthy'` (the field `healthCheck()` callers read). */
   healthy: boolean;
   latencyMs: number;
   /** Human-readable, never a secret: "Database healthy (response time: 45ms)". */
@@ -16,7 +16,7 @@ export interface HealthCheckResult {
   checkedAt: number;
 }
 
-/** Reference 004 `ConnectionStats` of `DatabasePool.getStats()` (exported under that name too). */
+/** `DatabasePool.getStats()`: the pool manager's `ConnectionStats` (exported under that name too). */
 export interface DatabaseStats {
   totalConnections: number;
   activeConnections: number;
@@ -28,10 +28,10 @@ export interface DatabaseStats {
   lastQueryTime: number | null;
 }
 
-/** Reference 004's name for `DatabaseStats`. */
+/** The pool manager's name for `DatabaseStats`. */
 export type ConnectionStats = DatabaseStats;
 
-/** Reference 004 `DatabasePoolConfig`. */
+/** `DatabasePool.getPoolConfig()`. */
 export interface DatabasePoolConfig {
   maxConnections: number;
   minConnections: number;
@@ -41,7 +41,7 @@ export interface DatabasePoolConfig {
   retryDelay: number;
 }
 
-/** Reference 004 `OpenAIStats`. */
+/** `OpenAIPool.getStats()`. */
 export interface OpenAIStats {
   totalRequests: number;
   activeRequests: number;
@@ -54,7 +54,7 @@ export interface OpenAIStats {
   requestsByModel: Record<string, number>;
 }
 
-/** Reference 004 `OpenAIPoolConfig`. */
+/** `OpenAIPool.getPoolConfig()`. */
 export interface OpenAIPoolConfig {
   maxConcurrentRequests: number;
   requestTimeout: number;
@@ -63,14 +63,14 @@ export interface OpenAIPoolConfig {
   timeout: number;
 }
 
-/** Reference 004 `getQueueStatus()`. */
+/** `getQueueStatus()` of the pool managers. */
 export interface QueueStatus {
   queueLength: number;
   activeRequests: number;
   maxConcurrent: number;
 }
 
-/** The reference designs' pool facades (`DatabasePool`, `OpenAIPool`), and the Pinecone equivalent. */
+/** The pool managers' facades (`DatabasePool`, `OpenAIPool`), and the Pinecone equivalent. */
 export interface PoolFacade<Stats, Config> {
   getStats(): Stats;
   getPoolConfig(): Config;
@@ -93,7 +93,7 @@ export interface MonitoredPool {
 }
 
 /**
- * Everything the monitoring surface reads: the pools, the facades of the reference designs, the last health
+ * Everything the monitoring surface reads: the pools, the pool managers' facades, the last health
  * checks and the rate-limit headroom. `createClients(config)` returns one; the service and the router use it.
  */
 export interface MonitoredUpstreams {
@@ -101,7 +101,7 @@ export interface MonitoredUpstreams {
   /** Every live pool (supabase, pinecone, pinecone_control, openai, postgres...). */
   pools(): MonitoredPool[];
   /**
-   * Facades keyed as the routes name them: `database` (reference 004's `DatabasePool`: Supabase's REST pool
+   * Facades keyed as the routes name them: `database` (`DatabasePool`: Supabase's REST pool
    * when Supabase is configured, else the direct Postgres pool), `supabase`, `postgres`, `openai`, `pinecone`.
    * Absent when not configured.
    */

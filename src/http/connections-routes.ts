@@ -11,7 +11,7 @@ import { methodNotAllowed, sendError } from './errors.js';
 import type { MonitoringSource } from './source.js';
 
 /**
- * The facades behind reference 004's `/api/connections/<name>/...`: `database` is reference 004's
+ * The facades behind `/api/connections/<name>/...`: `database` is the
  * `DatabasePool` (Supabase's REST pool when Supabase is configured, else the direct Postgres pool); `supabase`
  * and `postgres` are each pool by its own name; `pinecone` is the Pinecone equivalent.
  */
@@ -20,7 +20,7 @@ export type FacadeName = (typeof FACADE_NAMES)[number];
 
 type AnyFacade = DatabaseFacade | OpenAIFacade | PineconeFacade;
 
-/** Reference 004's envelope. */
+/** The `/api/connections/*` envelope. */
 export interface SuccessBody<T> {
   success: true;
   data: T;
@@ -46,7 +46,7 @@ const HOW_TO_CONFIGURE: Record<FacadeName, string> = {
 const TITLES: Record<FacadeName, string> = { database: 'Database', supabase: 'Supabase', postgres: 'Postgres', openai: 'OpenAI', pinecone: 'Pinecone' };
 
 /**
- * Reference 004's `/api/connections/*`, relative to that prefix (the caller puts auth in front): every facade
+ * `/api/connections/*`, relative to that prefix (the caller puts auth in front): every facade
  * gets `stats`, `health`, `queue` and `POST reset-stats`; a facade that is not configured answers 404
  * `NOT_CONFIGURED` saying which variables to set.
  */

@@ -4,7 +4,7 @@ import { alertsBody, connectionPoolsBody, systemHealthBody } from './monitoring-
 import type { MonitoringSource } from './source.js';
 
 /**
- * Reference 000's `/api/monitoring/*`, relative to that prefix. `system-health` is public (load balancers
+ * `/api/monitoring/*`, relative to that prefix. `system-health` is public (load balancers
  * poll it, and it reveals nothing secret); the pool details and alerts need the bearer token.
  */
 export function monitoringRoutes(source: MonitoringSource, auth: RequestHandler): Router {

@@ -1,5 +1,5 @@
 /**
- * The JSON bodies of `/api/monitoring/*`, as reference design 000 shows them (snake_case, utilization in
+ * The JSON bodies of `/api/monitoring/*`, as the scripts written against them read them (snake_case, utilization in
  * percent with one decimal). Pure functions of one `HealthInput` snapshot, so each response is consistent.
  */
 import { runbookUrl } from '../health/alert-rules.js';
@@ -8,7 +8,7 @@ import type { PoolStats } from '../pool/stats.js';
 
 export type PoolHealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'not_configured';
 
-/** One pool in `/api/monitoring/connection-pools`: reference 000's five fields first, then poolscope's. */
+/** One pool in `/api/monitoring/connection-pools`: the five fields its scripts read first (`pool_size` ... `utilization`), then poolscope's. */
 export interface PoolView {
   /** Max sockets to the upstream. */
   pool_size: number;
@@ -86,9 +86,9 @@ export interface AlertsBody {
   status: 'alerts_present' | 'no_alerts';
 }
 
-/** The keys reference 000 always shows; they stay in `health` even when that upstream is not configured. */
+/** The keys `health` always has (`supabase`, `pinecone`), even when that upstream is not configured. */
 const NAMED_UPSTREAMS = ['supabase', 'pinecone', 'openai'] as const;
-/** Pool name → key in the body: the Postgres pool is the reference design's "database". */
+/** Pool name → key in the body: the Postgres pool is "database", the key scripts read. */
 const KEYS: Readonly<Record<string, string>> = { postgres: 'database' };
 const RESERVED = new Set(['timestamp', 'health']);
 
@@ -112,7 +112,7 @@ export function connectionPoolsBody(input: HealthInput, now: Date = new Date()):
     const key = poolKey(pool);
     if (upstream !== undefined && pools[key] === undefined) health[key] = statusOf(alerts.filter((alert) => alert.pool === pool));
   }
-  // Key order as in reference 000: timestamp, the pools, health.
+  // Key order scripts see: timestamp, the pools, health.
   return { timestamp: now.toISOString(), ...pools, health };
 }
 
@@ -171,7 +171,7 @@ export function alertsBody(input: HealthInput, now: Date = new Date()): AlertsBo
   };
 }
 
-/** Reference 000's order (supabase, pinecone), then openai and the Postgres pool, then any other pool by name. */
+/** The route's first two pools (supabase, pinecone), then openai and the Postgres pool, then any other pool by name. */
 const ORDER = ['supabase', 'pinecone', 'openai', 'postgres'];
 function byReferenceOrder(a: PoolStats, b: PoolStats): number {
   const rank = (name: string) => (ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length);

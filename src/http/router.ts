@@ -42,7 +42,7 @@ export const MONITORING_PREFIXES = ['/metrics', '/api/monitoring', '/api/connect
 /**
  * The monitoring surface as one Express router, mounted with one line: `app.use(monitoringRouter(options))`.
  *
- * `GET /metrics`, `/api/monitoring/{connection-pools,system-health,alerts}` and reference 004's
+ * `GET /metrics`, `/api/monitoring/{connection-pools,system-health,alerts}` and the pool managers'
  * `/api/connections/...`. Its 404 and error handlers only see paths under its own prefixes, so the host
  * app's routes and error pages are unaffected.
  */

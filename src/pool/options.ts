@@ -90,7 +90,7 @@ export interface PoolOptions {
   maxOperations?: number;
   /** Names a `pool.fetch` request's operation. Default: the lowercased HTTP method. */
   operationOf?: (request: RequestDescriptor) => string;
-  /** Requests kept for the stats snapshot's average and percentiles. Default 1000 (the reference design's window). */
+  /** Requests kept for the stats snapshot's average and percentiles. Default 1000 (the window `DatabasePool.getStats()` averages over). */
   statsWindowSize?: number;
   tls?: TlsOptions;
 }

@@ -1,4 +1,4 @@
-/** The last N request durations, for the snapshot's average and percentiles (reference 004 keeps 1000). */
+/** The last N request durations, for the snapshot's average and percentiles (1000 by default, as `DatabasePool.getStats()` averages over). */
 export class LatencyWindow {
   readonly #samples: Float64Array;
   #next = 0;

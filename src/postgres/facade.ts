@@ -65,7 +65,7 @@ export async function checkPostgres(pgPool: PgPool, timeoutMs: number = HEALTH_C
 }
 
 /**
- * The reference 004 `DatabasePool` facade over a `PgPool`, for `/api/connections/database/*`: the pool's
+ * The `DatabasePool` facade (its stats, config and health fields) over a `PgPool`, for `/api/connections/database/*`: the pool's
  * snapshot under reference field names, mapped as `HttpDatabaseFacade` maps the HTTP pools'
  * (`totalConnections` = connections opened since start or `resetStats()`; active + idle = open now).
  */
