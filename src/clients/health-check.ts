@@ -40,7 +40,7 @@ export async function checkUpstream(
     }
   } catch (error) {
     status = 'unhealthy';
-    detail = (error as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : describe(error);
+    detail = (error as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : failureCode(error);
   }
   return recordHealth(metrics, pool.name, label, status, started, detail);
 }
@@ -72,7 +72,7 @@ export function recordHealth(
 }
 
 /** Our typed errors carry a code and never a secret; anything else is described by its code only. */
-function describe(error: unknown): string {
+function failureCode(error: unknown): string {
   const e = error as { code?: unknown; message?: unknown };
   return typeof e.code === 'string' ? e.code : 'request failed';
 }

@@ -29,7 +29,7 @@ function keepAlive(idleSocketsKept: number): Pick<PoolOptions, 'keepAliveTimeout
 }
 
 /** `https://host[:port]` of a URL or a bare host (Pinecone gives hosts without a scheme). */
-function originOf(urlOrHost: string | URL, option: string, pool: string): string {
+function requireOrigin(urlOrHost: string | URL, option: string, pool: string): string {
   const text = String(urlOrHost);
   try {
     return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`).origin;
@@ -47,7 +47,7 @@ export function supabasePoolOptions(
 ): PoolOptions {
   return {
     name: 'supabase',
-    origin: originOf(config.url, 'origin', 'supabase'),
+    origin: requireOrigin(config.url, 'origin', 'supabase'),
     connections: config.poolSize,
     maxConcurrent: config.poolSize,
     ...keepAlive(config.maxKeepAlive),
@@ -69,7 +69,7 @@ export function pineconePoolOptions(
   }
   return {
     name: 'pinecone',
-    origin: originOf(origin, 'origin', 'pinecone'),
+    origin: requireOrigin(origin, 'origin', 'pinecone'),
     connections: config.poolSize,
     maxConcurrent: config.poolSize,
     ...keepAlive(config.poolMaxSize),
@@ -88,7 +88,7 @@ export function openaiPoolOptions(
   const ms = toMs(config.timeoutSeconds);
   return {
     name: 'openai',
-    origin: originOf(config.baseURL, 'origin', 'openai'),
+    origin: requireOrigin(config.baseURL, 'origin', 'openai'),
     connections: config.poolSize,
     maxConcurrent: config.maxConcurrent,
     timeouts: { connectMs: Math.min(ms, CONNECT_TIMEOUT_CAP_MS), headersMs: ms, bodyMs: ms, acquireMs: ms, requestMs: 0 },

@@ -48,7 +48,7 @@ export interface DescribedConfig {
 }
 
 /** Copy of `section` without `secrets` (enumerable or not), each present one replaced by `"set"`. */
-function describe<T extends object, S extends keyof T & string>(section: T, secrets: readonly S[]): Described<T, S> {
+function redactSection<T extends object, S extends keyof T & string>(section: T, secrets: readonly S[]): Described<T, S> {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(section)) {
     if (!(secrets as readonly string[]).includes(key)) copy[key] = Array.isArray(value) ? [...value] : value;
@@ -64,11 +64,11 @@ function describe<T extends object, S extends keyof T & string>(section: T, secr
  * unset), the password in the database URL replaced by `***`. Safe to log or serve as JSON.
  */
 export function describeConfig(config: PoolscopeConfig): DescribedConfig {
-  const described: DescribedConfig = { mode: config.mode, service: describe(config.service, ['monitoringToken']) };
+  const described: DescribedConfig = { mode: config.mode, service: redactSection(config.service, ['monitoringToken']) };
   if (config.profile !== undefined) described.profile = config.profile;
-  if (config.supabase) described.supabase = describe(config.supabase, ['anonKey', 'serviceRoleKey']);
-  if (config.pinecone) described.pinecone = { ...describe(config.pinecone, ['apiKey']), apiKey: 'set' };
-  if (config.openai) described.openai = { ...describe(config.openai, ['apiKey']), apiKey: 'set' };
-  if (config.database) described.database = { ...describe(config.database, ['url']), url: redactUrl(config.database.url) };
+  if (config.supabase) described.supabase = redactSection(config.supabase, ['anonKey', 'serviceRoleKey']);
+  if (config.pinecone) described.pinecone = { ...redactSection(config.pinecone, ['apiKey']), apiKey: 'set' };
+  if (config.openai) described.openai = { ...redactSection(config.openai, ['apiKey']), apiKey: 'set' };
+  if (config.database) described.database = { ...redactSection(config.database, ['url']), url: redactUrl(config.database.url) };
   return described;
 }

@@ -54,7 +54,7 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
         (error: unknown) => {
           if (abort.signal.aborted) return;
           counts.failed++;
-          logger.debug({ upstream: op.upstream, operation: op.name, error: describe(error) }, 'demo request failed');
+          logger.debug({ upstream: op.upstream, operation: op.name, error: failureSummary(error) }, 'demo request failed');
         },
       )
       .finally(() => inFlight.delete(run));
@@ -229,7 +229,8 @@ async function supabaseResult(query: PromiseLike<{ error: unknown }>): Promise<v
   if (error) throw error;
 }
 
-function describe(error: unknown): string {
+/** Name, code and status of a failed demo request, for the debug log. */
+function failureSummary(error: unknown): string {
   const { name, code, status } = error as { name?: unknown; code?: unknown; status?: unknown };
   return [name, code, status].filter((part) => part !== undefined).join(' ');
 }
