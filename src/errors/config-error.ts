@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 
 /** One bad environment variable: its name and what is wrong, never its value. */
@@ -10,6 +11,10 @@ export interface ConfigIssue {
 
 /** The environment is invalid. Thrown once, listing every bad variable, one per line. */
 export class ConfigError extends PoolscopeError {
+  static {
+    brand(this, 'ConfigError');
+  }
+
   readonly code = 'POOLSCOPE_ENV_INVALID';
   readonly issues: ConfigIssue[];
 

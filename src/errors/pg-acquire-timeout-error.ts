@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 import { PoolAcquireTimeoutError } from './pool-acquire-timeout-error.js';
 
 /**
@@ -5,6 +6,10 @@ import { PoolAcquireTimeoutError } from './pool-acquire-timeout-error.js';
  * `code`, `reason` and `instanceof`) so one handler serves HTTP and database pools; pg's error is the `cause`.
  */
 export class PgAcquireTimeoutError extends PoolAcquireTimeoutError {
+  static {
+    brand(this, 'PgAcquireTimeoutError');
+  }
+
   constructor(pool: string, limitMs: number, options?: { cause?: unknown }) {
     super(pool, limitMs, options, `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`);
   }

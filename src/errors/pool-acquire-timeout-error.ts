@@ -1,8 +1,13 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 import type { FailureReason } from './reasons.js';
 
 /** The request waited longer than `timeouts.acquireMs` for a concurrency slot. */
 export class PoolAcquireTimeoutError extends PoolscopeError {
+  static {
+    brand(this, 'PoolAcquireTimeoutError');
+  }
+
   readonly code = 'POOLSCOPE_ACQUIRE_TIMEOUT';
   override readonly reason: FailureReason = 'acquire_timeout';
   constructor(

@@ -1,7 +1,12 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 
 /** A pool option (or an environment variable mapped onto one) has an invalid value. */
 export class PoolConfigError extends PoolscopeError {
+  static {
+    brand(this, 'PoolConfigError');
+  }
+
   readonly code = 'POOLSCOPE_CONFIG_INVALID';
   constructor(
     /** The option at fault, e.g. `timeouts.connectMs`. */

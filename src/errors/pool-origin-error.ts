@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 import type { FailureReason } from './reasons.js';
 
@@ -6,6 +7,10 @@ import type { FailureReason } from './reasons.js';
  * (`via: 'redirect'`): a pool's sockets serve its one origin, so the request is never sent elsewhere.
  */
 export class PoolOriginError extends PoolscopeError {
+  static {
+    brand(this, 'PoolOriginError');
+  }
+
   readonly code = 'POOLSCOPE_ORIGIN_MISMATCH';
   override readonly reason: FailureReason = 'other';
   constructor(

@@ -1,8 +1,13 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 import type { FailureReason } from './reasons.js';
 
 /** The bounded wait queue is full: the request was rejected at once instead of waiting. */
 export class PoolQueueFullError extends PoolscopeError {
+  static {
+    brand(this, 'PoolQueueFullError');
+  }
+
   readonly code = 'POOLSCOPE_QUEUE_FULL';
   override readonly reason: FailureReason = 'queue_full';
   constructor(

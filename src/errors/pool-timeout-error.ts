@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 import type { FailureReason } from './reasons.js';
 
@@ -5,6 +6,10 @@ export type TimeoutPhase = 'connect' | 'headers' | 'body' | 'request';
 
 /** A phase timeout fired: connect, response headers, idle body, or the overall request deadline. */
 export class PoolTimeoutError extends PoolscopeError {
+  static {
+    brand(this, 'PoolTimeoutError');
+  }
+
   readonly code = 'POOLSCOPE_TIMEOUT';
   override readonly reason: FailureReason = 'timeout';
   constructor(

@@ -1,7 +1,12 @@
+import { brand } from './brand.js';
 import { PoolscopeError } from './poolscope-error.js';
 
 /** The service could not listen on HOST:PORT (port in use, not allowed, no such address). */
 export class ServiceListenError extends PoolscopeError {
+  static {
+    brand(this, 'ServiceListenError');
+  }
+
   readonly code = 'POOLSCOPE_LISTEN_FAILED';
   constructor(
     readonly host: string,
