@@ -122,7 +122,7 @@ describe('error brands', () => {
   });
 });
 
-describe('error constructors', () => {
+describe('error classes', () => {
   const cause = new Error('the wrapped failure');
   const built: [A.PoolscopeError, string, string][] = [
     [new A.PoolConfigError('maxQueued', 'must be ≥ 0', 'api', { cause }), 'PoolConfigError', 'POOLSCOPE_CONFIG_INVALID'],
@@ -142,9 +142,14 @@ describe('error constructors', () => {
     [new A.ServiceListenError('127.0.0.1', 80, 'EACCES', { cause }), 'ServiceListenError', 'POOLSCOPE_LISTEN_FAILED'],
   ];
 
-  it('covers every concrete exported error class', () => {
+  it('are all built in the table above, so every check below covers each', () => {
     const concrete = exportedErrorClasses.map(([name]) => name).filter((name) => name !== 'PoolscopeError');
     expect(built.map(([, name]) => name).sort()).toEqual(concrete.sort());
+  });
+
+  it('are each a row of the README error table, with their code', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [, name, code] of built) expect(readme).toContain(`| \`${name}\` | \`${code}\` |`);
   });
 
   it.each(built)('keeps the cause it is given, as Error does (%s)', (error, name, code) => {
