@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ModelLabels, openaiOperation, pineconeOperation, supabaseOperation } from '../src/index.js';
+import { ModelLabels } from '../src/clients/model-labels.js';
+import { openaiOperation } from '../src/clients/openai.js';
+import { pineconeOperation } from '../src/clients/pinecone.js';
+import { supabaseOperation } from '../src/clients/supabase.js';
 
 const request = (method: string, url: string, headers: Record<string, string> = {}) => ({
   method,

@@ -1,5 +1,5 @@
 export { loadConfig } from './load.js';
-export { describeConfig, redactUrl, type DescribedConfig } from './redact.js';
+export { describeConfig, redactUrl, type Described, type DescribedConfig } from './redact.js';
 export { POOL_PROFILES, type PoolProfileSizes } from './defaults.js';
 export { supabasePoolOptions, pineconePoolOptions, openaiPoolOptions } from './pool-options.js';
 export type {

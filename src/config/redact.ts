@@ -34,7 +34,7 @@ export function redactUrl(url: string | URL): string {
   return out.replace(/([?&][^=&#]*password[^=&#]*=)[^&#]*/gi, `$1${REDACTED}`);
 }
 
-type Described<T, Secret extends keyof T> = Omit<T, Secret> & { [K in Secret]?: 'set' };
+export type Described<T, Secret extends keyof T> = Omit<T, Secret> & { [K in Secret]?: 'set' };
 
 /** `describeConfig()`'s result: secrets replaced by `"set"`, the database URL redacted. */
 export interface DescribedConfig {
