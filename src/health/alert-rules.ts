@@ -31,7 +31,7 @@ export type AlertName = (typeof ALERT_NAMES)[number];
 
 /**
  * Where the runbooks live by default: `docs/runbooks/` of the repository package.json names (a test keeps the two
- * equal; scripts/generate-alert-rules.mjs derives it with `runbookBaseUrlFor`). Each alert links to
+ * equal; scripts/generate-ops-assets.mjs derives it with `runbookBaseUrlFor`). Each alert links to
  * `<base><AlertName>.md`.
  */
 export const RUNBOOK_BASE_URL = 'https://github.com/poolscope/poolscope/blob/main/docs/runbooks/';

@@ -6,7 +6,7 @@ export const ALERT_RULES_FILE = 'alerts/poolscope.rules.yml';
 export const ALERT_GROUP_NAME = 'poolscope.alerts';
 
 const HEADER = [
-  ' GENERATED from src/health (thresholds.ts, alert-rules.ts) by scripts/generate-alert-rules.mjs.',
+  ' GENERATED from src/health (thresholds.ts, alert-rules.ts) by scripts/generate-ops-assets.mjs.',
   ' Do not edit: change the thresholds or rule definitions and regenerate; test/operations checks this file',
   ' matches, and alerts/tests/ holds the promtool unit tests.',
 ].join('\n');
