@@ -108,5 +108,7 @@ export type { DemoOptions } from './demo/index.js';
 export { THRESHOLDS, type Thresholds } from './health/thresholds.js';
 export { alertRules, ALERT_NAMES, type AlertRule, type AlertName, type AlertRuleOptions, type Severity } from './health/alert-rules.js';
 export { renderAlertRules } from './health/render-rules.js';
+export { renderRecordingRules } from './health/recording-rules.js';
+export { renderDashboard } from './health/dashboard.js';
 export type { AssetOptions } from './health/asset-options.js';
 export type { Alert, ComponentName, ComponentStatus, HealthInput, SystemHealth, RateLimitSnapshot, UpstreamHealth } from './health/evaluate.js';
