@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { PoolConfigError } from './errors/index.js';
 
-/** The SDKs poolscope wraps: optional peer dependencies, installed by the app that uses them. */
-export type Peer = '@supabase/supabase-js' | 'openai' | '@pinecone-database/pinecone' | 'pg';
+/** The SDKs poolscope wraps, and ioredis for fleet budgets: optional peer dependencies, installed by the app that uses them. */
+export type Peer = '@supabase/supabase-js' | 'openai' | '@pinecone-database/pinecone' | 'pg' | 'ioredis';
 
 // require(), not import(): it honours NODE_PATH, which the container image uses to find the SDKs it keeps apart.
 const requirePeer = createRequire(import.meta.url);

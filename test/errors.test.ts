@@ -134,6 +134,7 @@ describe('error classes', () => {
     [new A.PoolConnectError('api', 'refused', { cause }), 'PoolConnectError', 'POOLSCOPE_CONNECT_FAILED'],
     [new A.PoolRequestError('api', 'other', { cause }), 'PoolRequestError', 'POOLSCOPE_REQUEST_FAILED'],
     [new A.PoolClosedError('api', { cause }), 'PoolClosedError', 'POOLSCOPE_POOL_CLOSED'],
+    [new A.PoolFleetUnavailableError('api', 'api', { cause }), 'PoolFleetUnavailableError', 'POOLSCOPE_FLEET_UNAVAILABLE'],
     [
       new A.PoolOriginError('api', 'https://a.example', 'https://b.example', 'request', { cause }),
       'PoolOriginError',

@@ -9,6 +9,7 @@ export { PoolConnectError } from './pool-connect-error.js';
 export { PoolRequestError } from './pool-request-error.js';
 export { PoolClosedError } from './pool-closed-error.js';
 export { PoolOriginError } from './pool-origin-error.js';
+export { PoolFleetUnavailableError } from './pool-fleet-unavailable-error.js';
 export { PgAcquireTimeoutError } from './pg-acquire-timeout-error.js';
 export { ConfigError, type ConfigIssue } from './config-error.js';
 export { ServiceListenError } from './service-listen-error.js';

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ACQUIRE_WAIT_BUCKETS, CONNECTION_CREATE_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
 import { PoolConfigError } from '../errors/index.js';
 import { ResolvedHistogram } from './resolved-histogram.js';
+import type { FleetLive } from '../fleet/budget.js';
 import { VERSION } from './registry.js';
 
 /** What a pool reads from its own live state (sockets or pg clients, and its limiter) for gauges and snapshots. */
@@ -18,6 +19,8 @@ export interface LiveCounts {
   pendingRequests: number;
   maxConcurrent: number;
   maxQueued: number;
+  /** The pool's fleet budget, when it has one (`fleet` option). */
+  fleet?: FleetLive;
 }
 
 /** What the scrape-time gauges read from a live pool. */
@@ -100,6 +103,10 @@ export class PoolscopeMetrics {
   readonly rateLimitLimit: Gauge<'pool' | 'limit_type'>;
   readonly upstreamUp: Gauge<'pool'>;
   readonly healthCheckDuration: Histogram<'pool'>;
+  readonly fleetLeases: Gauge<'pool'>;
+  readonly fleetMaxConcurrent: Gauge<'pool'>;
+  readonly fleetAcquireWait: Histogram<'pool'>;
+  readonly fleetErrors: Counter<'pool' | 'reason'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -251,6 +258,40 @@ export class PoolscopeMetrics {
       help: 'Duration of upstream health checks.',
       labelNames: ['pool'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    // Fleet budgets (`fleet` option): only pools that have one report these.
+    const fleetGauge = (name: string, help: string, read: (fleet: FleetLive) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const pool of pools) {
+            const fleet = pool.live().fleet;
+            if (fleet) this.set({ pool: pool.name }, read(fleet));
+          }
+        },
+      });
+    this.fleetLeases = fleetGauge(
+      'poolscope_fleet_leases',
+      'Fleet leases this process holds (requests in flight under the fleet-wide cap); sum over the fleet for its total.',
+      (f) => f.leases,
+    );
+    this.fleetMaxConcurrent = fleetGauge('poolscope_fleet_max_concurrent', 'Fleet-wide cap of requests in flight (fleet.maxConcurrent), shared through Redis.', (f) => f.maxConcurrent);
+    this.fleetAcquireWait = new Histogram({
+      name: 'poolscope_fleet_acquire_wait_seconds',
+      help: 'Time a request waited for a fleet lease in Redis, after its local slot (part of poolscope_pool_acquire_wait_seconds).',
+      labelNames: ['pool'] as const,
+      buckets: ACQUIRE_WAIT_BUCKETS,
+      registers,
+    });
+    this.fleetErrors = new Counter({
+      name: 'poolscope_fleet_errors_total',
+      help: 'Fleet budget failures, by reason: unavailable (Redis unreachable when taking a lease), renewal_failed, lease_lost, release_failed.',
+      labelNames: ['pool', 'reason'] as const,
       registers,
     });
     this.setMode('library');

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { PoolConfigError } from '../errors/index.js';
+import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from '../fleet/options.js';
 import { integer, operationNames, poolName } from './validate.js';
 
 /** Phase timeouts, set on the undici dispatcher itself (not only an AbortController). `0` disables one. */
@@ -93,6 +94,11 @@ export interface PoolOptions {
   /** Requests kept for the stats snapshot's average and percentiles. Default 1000 (the window `DatabasePool.getStats()` averages over). */
   statsWindowSize?: number;
   tls?: TlsOptions;
+  /**
+   * A fleet-wide cap in Redis, shared by every process whose pool names the same key: a request takes its local
+   * slot, then a lease, and gives both back when its body ends. See docs/fleet.md.
+   */
+  fleet?: FleetOptions;
 }
 
 export interface ResolvedPoolOptions {
@@ -111,6 +117,7 @@ export interface ResolvedPoolOptions {
   operationOf: ((request: RequestDescriptor) => string) | undefined;
   statsWindowSize: number;
   tls: TlsOptions | undefined;
+  fleet: ResolvedFleetOptions | undefined;
 }
 
 export const POOL_DEFAULTS = {
@@ -183,13 +190,14 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     operationOf: options.operationOf,
     statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
     tls: options.tls,
+    fleet: resolveFleetOptions(options.fleet, name),
   };
 }
 
 // Every option `createPool` knows: a typo (`maxQueue`) or an option of a newer version is refused, not ignored.
 const POOL_OPTION_NAMES = new Set<string>([
   'name', 'origin', 'connections', 'keepAliveTimeoutMs', 'allowH2', 'maxConcurrent', 'maxQueued', 'timeouts', 'retry',
-  'registry', 'operations', 'maxOperations', 'operationOf', 'statsWindowSize', 'tls',
+  'registry', 'operations', 'maxOperations', 'operationOf', 'statsWindowSize', 'tls', 'fleet',
 ] satisfies Array<keyof PoolOptions>);
 const TIMEOUT_NAMES = new Set<string>(['connectMs', 'headersMs', 'bodyMs', 'acquireMs', 'requestMs'] satisfies Array<keyof PoolTimeouts>);
 const RETRY_NAMES = new Set<string>([

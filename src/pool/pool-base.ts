@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { metricsFor, type LiveCounts, type LivePoolGauges, type PoolscopeMetrics } from '../metrics/families.js';
+import { FLEET_ERROR_REASONS, FleetBudget } from '../fleet/budget.js';
+import type { ResolvedFleetOptions } from '../fleet/options.js';
 import type { PoolEventMap } from './events.js';
 import { OperationNames } from './operations.js';
 import { PoolRecorder, type OperationRecorder } from './recorder.js';
@@ -15,6 +17,8 @@ export interface PoolBaseSettings {
   operations: readonly string[];
   maxOperations: number;
   statsWindowSize: number;
+  /** A fleet-wide budget in Redis on top of the pool's own bound. */
+  fleet?: ResolvedFleetOptions | undefined;
 }
 
 /**
@@ -34,6 +38,7 @@ export abstract class PoolBase<Events extends PoolEventMap & Record<keyof Events
   readonly #recorder: PoolRecorder;
   readonly #acquireWait: HistogramChild;
   readonly #operations: OperationNames;
+  readonly #fleet: FleetBudget | undefined;
   #closing: Promise<void> | undefined;
 
   /** Throws `PoolConfigError` naming `name` when a live pool of that name already records into the registry. */
@@ -48,6 +53,28 @@ export abstract class PoolBase<Events extends PoolEventMap & Record<keyof Events
       if (events.listenerCount('request:end') > 0) events.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
     });
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
+    try {
+      this.#fleet = settings.fleet && this.#fleetBudget(settings.fleet);
+    } catch (error) {
+      this.unregister(); // ioredis not installed: the name stays free for a corrected retry
+      throw error;
+    }
+  }
+
+  /** The pool's fleet-wide budget, when it has one: a lease per request on top of the local bound. */
+  protected get fleet(): FleetBudget | undefined {
+    return this.#fleet;
+  }
+
+  #fleetBudget(options: ResolvedFleetOptions): FleetBudget {
+    const metrics = this.#metrics;
+    const wait = metrics.fleetAcquireWait.labels(this.name);
+    // Every reason from 0, so `increase()` and alerts see the first failure.
+    for (const reason of FLEET_ERROR_REASONS) metrics.fleetErrors.inc({ pool: this.name, reason }, 0);
+    return new FleetBudget(this.name, options, {
+      leaseWaited: (seconds) => wait.observe(seconds),
+      failed: (reason) => metrics.fleetErrors.inc({ pool: this.name, reason }),
+    });
   }
 
   /** Records requests, connections and retries into the snapshot and the metrics. */

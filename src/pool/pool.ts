@@ -8,6 +8,8 @@ import {
   type FailureReason,
 } from '../errors/index.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
+import type { FleetBudget } from '../fleet/budget.js';
+import { describeFleetOptions } from '../fleet/options.js';
 import { Attempt, type AttemptContext } from './attempt.js';
 import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
 import { ConcurrencyLimiter, type Release } from './limiter.js';
@@ -64,7 +66,7 @@ export class UpstreamPool extends PoolBase {
   constructor(options: PoolOptions) {
     const resolved = resolvePoolOptions(options);
     super({ ...resolved, registry: resolved.registry ?? defaultRegistry });
-    this.options = resolved;
+    this.options = { ...resolved, fleet: describeFleetOptions(resolved.fleet) };
     this.origin = resolved.origin;
     const { timeouts } = resolved;
     this.dispatcher = new UndiciPool(resolved.origin, {
@@ -144,15 +146,18 @@ export class UpstreamPool extends PoolBase {
     // streams, so this is an upper bound when streams are spread over several sessions (undici fills the first
     // one up to `maxConcurrent` before using another); undici's `free` would be exact but lags for ~100 ms.
     const active = Math.min(sockets.connected, sockets.running);
+    const fleet = this.fleet?.live();
     return {
       activeConnections: active,
       idleConnections: sockets.connected - active,
       poolSize: this.options.connections,
       minConnections: 0,
-      activeRequests: this.#limiter.active,
-      pendingRequests: this.#limiter.queued + sockets.pending,
+      // A request waiting for its fleet lease holds a local slot but is pending, not active.
+      activeRequests: this.#limiter.active - (fleet?.waiting ?? 0),
+      pendingRequests: this.#limiter.queued + (fleet?.waiting ?? 0) + sockets.pending,
       maxConcurrent: this.options.maxConcurrent,
       maxQueued: this.options.maxQueued,
+      ...(fleet && { fleet }),
     };
   }
 
@@ -167,6 +172,7 @@ export class UpstreamPool extends PoolBase {
       const drained = await Promise.race([idle, timer]);
       if (drained) await this.dispatcher.close();
       else await this.dispatcher.destroy(new PoolClosedError(this.name));
+      await this.fleet?.close();
       this.unregister();
     })();
     return this.closing;
@@ -182,9 +188,11 @@ export class UpstreamPool extends PoolBase {
       return Promise.reject(new PoolClosedError(this.name));
     }
     const acquired = this.#limiter.acquire(signal);
-    if (typeof acquired === 'function') return this.#started(recorder, acquired, 0);
+    const fleet = this.fleet;
+    if (typeof acquired === 'function' && !fleet) return this.#started(recorder, acquired, 0);
     const waitStart = performance.now();
-    return acquired.then(
+    const slot = typeof acquired === 'function' ? Promise.resolve(acquired) : acquired;
+    return (fleet ? slot.then((release) => this.#withLease(fleet, release, signal, waitStart)) : slot).then(
       (release) => this.#started(recorder, release, performance.now() - waitStart),
       (error: unknown) => {
         this.acquireWait.observe((performance.now() - waitStart) / 1000);
@@ -194,6 +202,25 @@ export class UpstreamPool extends PoolBase {
         throw error;
       },
     );
+  }
+
+  /**
+   * A fleet lease for a request holding its local slot, in what is left of `acquireMs`; the release gives both
+   * back. If no lease comes, the slot goes back at once.
+   */
+  async #withLease(fleet: FleetBudget, release: Release, signal: AbortSignal | undefined, waitStart: number): Promise<Release> {
+    const acquireMs = this.options.timeouts.acquireMs;
+    const leftMs = acquireMs > 0 ? Math.max(1, acquireMs - (performance.now() - waitStart)) : 0;
+    try {
+      const releaseLease = await fleet.acquire(signal, leftMs, acquireMs);
+      return () => {
+        releaseLease();
+        release();
+      };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   #started(recorder: OperationRecorder, release: Release, waitedMs: number): Release {

@@ -2,6 +2,7 @@ import type { PoolConfig } from 'pg';
 import type { Registry } from 'prom-client';
 import { redactUrl } from '../config/redact.js';
 import { PoolConfigError } from '../errors/index.js';
+import { resolveFleetOptions, type FleetOptions, type ResolvedFleetOptions } from '../fleet/options.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { integer, operationNames, poolName } from '../pool/validate.js';
 
@@ -32,6 +33,12 @@ export interface PgInstrumentOptions {
   statsWindowSize?: number;
   /** Default: `console.warn`. */
   logger?: PgPoolLogger;
+  /**
+   * A fleet-wide cap in Redis on clients checked out at once (statements and transactions in flight), shared by
+   * every process whose pool names the same key: a checkout takes its client, then a lease, and gives the lease
+   * back with the client. It bounds work in flight, not open connections (`max` × processes). See docs/fleet.md.
+   */
+  fleet?: FleetOptions;
 }
 
 export interface PgPoolOptions extends PgInstrumentOptions {
@@ -106,6 +113,7 @@ export interface PgPoolSettings extends ResolvedPgPoolOptions {
   owned: boolean;
   /** Strings scrubbed from anything we log or throw (the password, raw and URL-encoded). */
   secrets: readonly string[];
+  fleet: ResolvedFleetOptions | undefined;
 }
 
 const defaultLogger: PgPoolLogger = {
@@ -131,6 +139,7 @@ export function resolveCommon(options: PgInstrumentOptions) {
     maxQueued: integer(options.maxQueued, PG_POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
     maxOperations: integer(options.maxOperations, PG_POOL_DEFAULTS.maxOperations, 'maxOperations', name, 1),
     statsWindowSize: integer(options.statsWindowSize, PG_POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
+    fleet: resolveFleetOptions(options.fleet, name),
   };
 }
 

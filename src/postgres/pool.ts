@@ -1,7 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import type { Registry } from 'prom-client';
-import { PgAcquireTimeoutError, PoolClosedError, PoolConfigError, PoolConnectError, PoolQueueFullError } from '../errors/index.js';
+import {
+  PgAcquireTimeoutError,
+  PoolAcquireTimeoutError,
+  PoolClosedError,
+  PoolConfigError,
+  PoolConnectError,
+  PoolQueueFullError,
+  PoolscopeError,
+} from '../errors/index.js';
+import type { FleetBudget } from '../fleet/budget.js';
 import type { LiveCounts } from '../metrics/families.js';
 import { postgresMetricsFor, type PostgresMetrics } from '../metrics/postgres.js';
 import type { PoolEventMap } from '../pool/events.js';
@@ -47,6 +56,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
   readonly #held = new Map<PoolClient, Checkout>();
   readonly #usage: HistogramChild;
   readonly #early = new WeakMap<PoolClient, EarlyError>();
+  /** The fleet lease of each client checked out under a fleet budget, given back with the client. */
+  readonly #leases = new Map<PoolClient, () => void>();
   readonly #refill: { timer: NodeJS.Timeout | undefined; lastAt: number; delayMs: number } = {
     timer: undefined,
     lastAt: Number.NEGATIVE_INFINITY,
@@ -58,7 +69,7 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     if (instrumented.has(pool)) throw new PoolConfigError('pool', 'is already instrumented by poolscope', settings.name);
     super(settings);
     instrumented.add(pool);
-    const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, ...options } = settings;
+    const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, fleet, ...options } = settings;
     this.options = options;
     this.#pool = pool;
     this.#settings = settings;
@@ -136,16 +147,19 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     let connecting = 0;
     for (const client of (pool as unknown as PgPoolInternals)._clients ?? []) if ((client as unknown as PgClientInternals)._connecting) connecting++;
     const active = Math.max(0, pool.totalCount - pool.idleCount - connecting);
+    const fleet = this.fleet?.live();
     return {
       activeConnections: active,
       idleConnections: pool.idleCount,
       connectingConnections: connecting,
       poolSize: this.options.max,
       minConnections: this.options.min,
-      activeRequests: active,
-      pendingRequests: pool.waitingCount,
+      // A checkout waiting for its fleet lease holds a client but is pending, not active.
+      activeRequests: active - (fleet?.waiting ?? 0),
+      pendingRequests: pool.waitingCount + (fleet?.waiting ?? 0),
       maxConcurrent: this.options.max,
       maxQueued: this.options.maxQueued,
+      ...(fleet && { fleet }),
     };
   }
 
@@ -172,6 +186,7 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
         }
       }
       for (const checkout of this.#held.values()) clearTimeout(checkout.timer);
+      await this.fleet?.close();
       this.unregister();
     })();
     return this.closing;
@@ -338,7 +353,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     const stack = this.options.leakDetectionThresholdMs > 0 && !warmup ? captureStack() : undefined;
     const waitStart = performance.now();
     this.#connect((error, client) => {
-      if (!warmup) this.acquireWait.observe((performance.now() - waitStart) / 1000);
+      const fleet = warmup || error ? undefined : this.fleet;
+      if (!warmup && !fleet) this.acquireWait.observe((performance.now() - waitStart) / 1000);
       if (error) {
         this.#countCheckoutFailure(error);
         return callback(error, undefined);
@@ -348,13 +364,48 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
         checkout.stack = stack;
         checkout.warmup = warmup;
       }
-      callback(undefined, client);
+      if (!fleet) return callback(undefined, client);
+      this.#leaseFor(fleet, client!, waitStart, callback);
     });
+  }
+
+  /**
+   * A fleet lease for a checked-out client, in what is left of `connectionTimeoutMs`; the lease goes back when the
+   * client does (pg-pool's 'release'). Without a lease the client goes back at once and the checkout fails.
+   */
+  #leaseFor(fleet: FleetBudget, client: PoolClient, waitStart: number, callback: (error: Error | undefined, client: PoolClient | undefined) => void): void {
+    const limitMs = this.options.connectionTimeoutMs;
+    const leftMs = limitMs > 0 ? Math.max(1, limitMs - (performance.now() - waitStart)) : 0;
+    // The client has no 'error' listener of pg-pool's while checked out: one of ours while it waits for the lease.
+    let lost: Error | undefined;
+    const onError = (e: Error) => void (lost ??= e);
+    client.on('error', onError);
+    fleet.acquire(undefined, leftMs, limitMs, () => new PgAcquireTimeoutError(this.name, limitMs)).then(
+      (releaseLease) => {
+        client.removeListener('error', onError);
+        this.acquireWait.observe((performance.now() - waitStart) / 1000);
+        if (lost) {
+          releaseLease();
+          client.release(lost);
+          return callback(lost, undefined);
+        }
+        this.#leases.set(client, releaseLease);
+        callback(undefined, client);
+      },
+      (error: Error) => {
+        client.removeListener('error', onError);
+        this.acquireWait.observe((performance.now() - waitStart) / 1000);
+        if (error instanceof PoolAcquireTimeoutError) this.recorder.acquireTimedOut();
+        client.release(lost);
+        callback(error, undefined);
+      },
+    );
   }
 
   /** The poolscope error for a failed checkout, pg's error kept as `cause` (scrubbed of any secret). */
   #typed(error: unknown): Error {
-    if (error instanceof PoolQueueFullError || error instanceof PoolClosedError) return error;
+    // Already typed: a full queue, a closed pool, or the fleet budget's (no lease in time, Redis unreachable).
+    if (error instanceof PoolscopeError) return error;
     const cause = this.#scrub(error);
     if (isPgAcquireTimeout(error)) return new PgAcquireTimeoutError(this.name, this.options.connectionTimeoutMs, { cause });
     if (isPgPoolEnded(error)) return new PoolClosedError(this.name);
@@ -387,6 +438,11 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       this.#held.set(client, checkout);
     });
     pool.on('release', (_error, client) => {
+      const releaseLease = this.#leases.get(client);
+      if (releaseLease) {
+        this.#leases.delete(client);
+        releaseLease();
+      }
       const checkout = this.#held.get(client);
       if (!checkout) return; // checked out before poolscope was attached
       this.#held.delete(client);

@@ -1,0 +1,281 @@
+import { PoolAcquireTimeoutError } from '../errors/pool-acquire-timeout-error.js';
+import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
+import type { ResolvedFleetOptions } from './options.js';
+import { connectRedis, leaseFactory, renewLease, type FleetRedisClient, type Lease, type LeaseFactory, type OwnedRedisClient } from './redis.js';
+
+/** Every value of `poolscope_fleet_errors_total{reason}`: each fleet pool exports all of them from 0. */
+export const FLEET_ERROR_REASONS = ['unavailable', 'renewal_failed', 'lease_lost', 'release_failed'] as const;
+export type FleetErrorReason = (typeof FLEET_ERROR_REASONS)[number];
+
+/** Where a budget reports what it does: the pool's metrics. */
+export interface FleetRecorder {
+  leaseWaited(seconds: number): void;
+  failed(reason: FleetErrorReason): void;
+}
+
+/** What the fleet gauges read at scrape time. */
+export interface FleetLive {
+  /** Leases this process holds. */
+  leases: number;
+  /** Requests of this process waiting for a lease (they hold their local slot meanwhile). */
+  waiting: number;
+  maxConcurrent: number;
+}
+
+export type FleetRelease = () => void;
+
+/** How often a waiting request asks Redis again for a lease: redis-semaphore polls, it has no wake-up. */
+const POLL_INTERVAL_MS = 5;
+/** Longest a command to Redis may take before Redis counts as unreachable (clients poolscope opens). */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** Longest `close()` waits for releases still on their way to Redis. */
+const CLOSE_RELEASES_MS = 1_000;
+
+const noRelease: FleetRelease = () => undefined;
+
+/** ioredis states of a client on its way to its first connection (`wait`: lazyConnect, not yet asked to connect). */
+const INITIAL_CONNECT_STATES = new Set(['connecting', 'connect']);
+
+/**
+ * A fleet-wide concurrency budget in Redis (redis-semaphore's `Semaphore`: a sorted set of leases, taken and
+ * expired atomically in Lua). A request's lease is renewed every `leaseMs / 3` while held and released with it;
+ * a lease whose process died expires after at most `leaseMs`. While Redis cannot be reached, requests run under
+ * the local bound (`onUnavailable: 'local'`) or are refused (`'reject'`), counted, and the transition logged once.
+ */
+export class FleetBudget {
+  readonly key: string;
+  readonly maxConcurrent: number;
+  readonly #pool: string;
+  readonly #options: ResolvedFleetOptions;
+  readonly #recorder: FleetRecorder;
+  readonly #client: FleetRedisClient;
+  readonly #owned: OwnedRedisClient | undefined;
+  readonly #newLease: LeaseFactory;
+  readonly #redisKey: string;
+  readonly #held = new Set<Lease>();
+  readonly #releasing = new Set<Promise<void>>();
+  #waiting = 0;
+  #everReady = false;
+  #firstConnect: Promise<void> | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Whether Redis answered the last command; `undefined` before the first. Transitions are logged. */
+  #reachable: boolean | undefined;
+
+  constructor(pool: string, options: ResolvedFleetOptions, recorder: FleetRecorder) {
+    this.#pool = pool;
+    this.#options = options;
+    this.#recorder = recorder;
+    this.key = options.key;
+    this.maxConcurrent = options.maxConcurrent;
+    this.#redisKey = `poolscope:fleet:${options.key}`;
+    this.#newLease = leaseFactory();
+    if (typeof options.redis === 'string') {
+      this.#owned = connectRedis(options.redis, pool, COMMAND_TIMEOUT_MS);
+      // Connection errors are reported through the requests they fail; without a listener ioredis prints each one.
+      this.#owned.on('error', () => undefined);
+      this.#client = this.#owned;
+    } else {
+      this.#client = options.redis;
+    }
+    // A reconnect is news worth logging before the next request proves it; an app's own client gets this listener only.
+    (this.#client as Partial<OwnedRedisClient>).on?.('ready', this.#onReady);
+    if (this.#client.status === 'ready') this.#everReady = true;
+  }
+
+  live(): FleetLive {
+    return { leases: this.#held.size, waiting: this.#waiting, maxConcurrent: this.maxConcurrent };
+  }
+
+  /**
+   * A lease, for a request that already holds its local slot. Waits up to `timeoutMs` (0: no limit), then rejects
+   * with `timedOut()` (by default `PoolAcquireTimeoutError` for `limitMs`); rejects with the signal's reason if it
+   * aborts first, and with `PoolFleetUnavailableError` when Redis cannot be reached under `onUnavailable: 'reject'`.
+   */
+  async acquire(
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    limitMs: number,
+    timedOut: () => Error = () => new PoolAcquireTimeoutError(this.#pool, limitMs),
+  ): Promise<FleetRelease> {
+    if (signal?.aborted) throw signal.reason;
+    const stop = new AbortController();
+    const timer = timeoutMs > 0 ? setTimeout(() => stop.abort(timedOut()), timeoutMs) : undefined;
+    const onCallerAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.#waiting++;
+    const startedAt = performance.now();
+    try {
+      return await this.#lease(stop.signal);
+    } finally {
+      this.#waiting--;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCallerAbort);
+      this.#recorder.leaseWaited((performance.now() - startedAt) / 1000);
+    }
+  }
+
+  async #lease(stop: AbortSignal): Promise<FleetRelease> {
+    // Until the first connection is up, requests wait for it: a process starting under load must not run its
+    // first burst outside the cap. Once it has been up, a connection that is not is Redis being unreachable.
+    if (this.#client.status !== 'ready' && !this.#everReady && INITIAL_CONNECT_STATES.has(this.#client.status)) {
+      await this.#initialConnect(stop);
+    }
+    if (this.#client.status !== 'ready') return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
+    const lease = this.#newLease(this.#client, this.#redisKey, this.maxConcurrent, {
+      lockTimeout: this.#options.leaseMs,
+      acquireTimeout: Number.POSITIVE_INFINITY, // bounded below, by `timeoutMs` and the caller's signal
+      retryInterval: POLL_INTERVAL_MS,
+      refreshInterval: 0, // renewed by #renewAll, which catches Redis errors
+      onLockLost: () => undefined,
+    });
+    let acquired: boolean;
+    try {
+      acquired = await lease.tryAcquire(stop);
+    } catch (error) {
+      if (stop.aborted) throw stop.reason;
+      return this.#unavailable(error);
+    }
+    this.#markReachable();
+    // Redis granted the lease as the caller gave up: it goes straight back.
+    if (stop.aborted || !acquired) {
+      if (acquired) this.#release(lease);
+      throw stop.reason;
+    }
+    this.#hold(lease);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#release(lease);
+    };
+  }
+
+  readonly #onReady = (): void => {
+    this.#everReady = true;
+    this.#markReachable();
+  };
+
+  /**
+   * Resolves when the client is first ready or its first attempt fails (one listener set, however many wait),
+   * or rejects when `stop` aborts first.
+   */
+  #initialConnect(stop: AbortSignal): Promise<void> {
+    this.#firstConnect ??= new Promise<void>((resolve) => {
+      const client = this.#client as { once?: (event: string, listener: () => void) => unknown; off?: (event: string, listener: () => void) => unknown };
+      if (typeof client.once !== 'function') return resolve();
+      const done = () => {
+        for (const event of ['ready', 'error', 'close']) client.off?.(event, done);
+        resolve();
+      };
+      for (const event of ['ready', 'error', 'close']) client.once!(event, done);
+    });
+    return new Promise<void>((resolve, reject) => {
+      const onStop = () => reject(stop.reason);
+      stop.addEventListener('abort', onStop, { once: true });
+      void this.#firstConnect!.then(() => {
+        stop.removeEventListener('abort', onStop);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops renewing, lets releases on their way reach Redis, and closes the client if poolscope opened it. */
+  async close(): Promise<void> {
+    (this.#client as { off?: (event: string, listener: () => void) => unknown }).off?.('ready', this.#onReady);
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+    for (const lease of [...this.#held]) this.#release(lease);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.#releasing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_RELEASES_MS)))]);
+    clearTimeout(timer);
+    if (this.#owned) await this.#owned.quit().catch(() => this.#owned?.disconnect());
+  }
+
+  #unavailable(error: unknown): FleetRelease {
+    this.#recorder.failed('unavailable');
+    this.#markUnreachable(error);
+    if (this.#options.onUnavailable === 'reject') throw new PoolFleetUnavailableError(this.#pool, this.key, { cause: error });
+    return noRelease;
+  }
+
+  #hold(lease: Lease): void {
+    this.#held.add(lease);
+    if (this.#renewTimer === undefined) {
+      this.#renewTimer = setInterval(this.#renewAll, Math.floor(this.#options.leaseMs / 3));
+      this.#renewTimer.unref();
+    }
+  }
+
+  #release(lease: Lease): void {
+    this.#held.delete(lease);
+    if (this.#held.size === 0 && this.#renewTimer !== undefined) {
+      clearInterval(this.#renewTimer);
+      this.#renewTimer = undefined;
+    }
+    const releasing: Promise<void> = lease.release().then(
+      () => this.#markReachable(),
+      (error: unknown) => {
+        // The lease expires by itself within leaseMs: capacity is lost to the fleet until then, not for good.
+        this.#recorder.failed('release_failed');
+        this.#markUnreachable(error);
+      },
+    );
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
+  }
+
+  readonly #renewAll = (): void => {
+    let lost = 0;
+    const renewals = [...this.#held].map(async (lease) => {
+      if (this.#client.status !== 'ready') {
+        this.#recorder.failed('renewal_failed');
+        return this.#markUnreachable(new Error(`Redis connection is ${this.#client.status}`));
+      }
+      try {
+        const renewed = await renewLease(lease);
+        this.#markReachable();
+        if (renewed || !this.#held.has(lease)) return;
+        // Redis no longer has it (restarted, flushed, or renewals came too late): the request runs on without one.
+        this.#held.delete(lease);
+        this.#recorder.failed('lease_lost');
+        lost++;
+      } catch (error) {
+        if (!this.#held.has(lease)) return;
+        this.#recorder.failed('renewal_failed');
+        this.#markUnreachable(error);
+      }
+    });
+    void Promise.all(renewals).then(() => {
+      if (lost > 0) this.#log('warn', { lost }, `Pool "${this.#pool}" lost ${lost} fleet lease(s) of budget "${this.key}": Redis no longer held them; those requests run on outside the fleet cap`);
+    });
+  };
+
+  #markReachable(): void {
+    if (this.#reachable === true) return;
+    const before = this.#reachable;
+    this.#reachable = true;
+    if (before === false) this.#log('info', {}, `Pool "${this.#pool}" reaches Redis again: fleet budget "${this.key}" enforced (maxConcurrent=${this.maxConcurrent})`);
+  }
+
+  #markUnreachable(error: unknown): void {
+    if (this.#reachable === false) return;
+    this.#reachable = false;
+    const fallback = this.#options.onUnavailable === 'local' ? 'requests run under the local bound only' : 'requests are rejected';
+    this.#log('warn', { error: messageOf(error) }, `Pool "${this.#pool}" cannot reach Redis for fleet budget "${this.key}": ${fallback} until it answers again`);
+  }
+
+  #log(level: 'warn' | 'info', obj: Record<string, unknown>, msg: string): void {
+    const logger = this.#options.logger;
+    const fields = { pool: this.#pool, key: this.key, ...obj };
+    try {
+      if (level === 'info' && logger.info) logger.info(fields, msg);
+      else logger.warn(fields, msg);
+    } catch {
+      // A broken logger must not break the pool.
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,297 @@
+import type http from 'node:http';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPgPool,
+  PgAcquireTimeoutError,
+  PoolAcquireTimeoutError,
+  PoolConfigError,
+  PoolFleetUnavailableError,
+  type PgPool,
+  type PoolOptions,
+} from '../src/index.js';
+import { testDatabaseUrl } from './support/database.js';
+import { parkedResponses } from './support/http-server.js';
+import { useCleanup } from './support/harness.js';
+import { metricValue } from './support/metrics.js';
+import { hasRedis, startRedis, type RedisServer } from './support/redis.js';
+
+/** A port nothing listens on: the Redis of the "unreachable" tests. */
+const NO_REDIS = 'redis://127.0.0.1:1';
+
+/** Waits until `check` holds, at most `ms`: for state only Redis knows (a release reaches it after the request ends). */
+async function until(check: () => Promise<boolean> | boolean, ms = 2_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe.runIf(hasRedis())('fleet budget in Redis', () => {
+  const cleanup = useCleanup();
+  let redis: RedisServer;
+  let client: Redis;
+  let keys = 0;
+  /** A budget key of its own for each test. */
+  const freshKey = () => `test_${process.pid}_${++keys}`;
+  const leasesInRedis = (key: string) => client.zcard(`semaphore:poolscope:fleet:${key}`);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.close();
+  });
+
+  function fleetPool(origin: string, fleet: Partial<NonNullable<PoolOptions['fleet']>>, extra: Partial<PoolOptions> = {}) {
+    const registry = new Registry();
+    const pool = cleanup.pool({
+      name: extra.name ?? 'fleet_test',
+      origin,
+      connections: 10,
+      registry,
+      retry: false,
+      ...extra,
+      fleet: { redis: redis.url, maxConcurrent: 2, leaseMs: 3_000, logger: { warn: () => undefined }, ...fleet },
+    });
+    return { pool, registry };
+  }
+
+  it('holds two pools sharing a key to maxConcurrent together, whether given a URL or an ioredis client', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const upstream = await cleanup.upstream((_req, res) => {
+      peak = Math.max(peak, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end('ok');
+      }, 5);
+    });
+    const key = freshKey();
+    const a = fleetPool(upstream.origin, { key, maxConcurrent: 6 }, { name: 'fleet_a' });
+    const b = fleetPool(upstream.origin, { key, maxConcurrent: 6, redis: client }, { name: 'fleet_b' });
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).pool.fetch(`${upstream.origin}/`).then((r) => r.text())),
+    );
+    expect(responses.every((body) => body === 'ok')).toBe(true);
+    expect(peak).toBe(6);
+    await until(async () => (await leasesInRedis(key)) === 0);
+  });
+
+  describe('gives the lease back on every path', () => {
+    /** The request's own failure is the path under test, not the test's: it settles either way. */
+    const settled = (request: Promise<unknown>) => request.then(() => 'fulfilled', () => 'rejected');
+    const paths: Array<[string, (origin: string, key: string) => Promise<unknown>]> = [
+      ['a response read to its end', async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/ok`)).text()],
+      ['an error status', async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/fail`)).text()],
+      ['a connection refused', async (_origin, key) => settled(fleetPool('http://127.0.0.1:1', { key }).pool.fetch('http://127.0.0.1:1/'))],
+      ['the caller aborting while the upstream holds the request', async (origin, key) => {
+        const controller = new AbortController();
+        const pending = settled(fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: controller.signal }));
+        await until(async () => (await leasesInRedis(key)) === 1);
+        controller.abort();
+        return pending;
+      }],
+      ['AbortSignal.timeout (a TimeoutError, not an AbortError)', async (origin, key) =>
+        settled(fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: AbortSignal.timeout(50) })),
+      ],
+      ['the requestMs deadline', async (origin, key) =>
+        settled(fleetPool(origin, { key }, { timeouts: { requestMs: 50 } }).pool.fetch(`${origin}/park`)),
+      ],
+      ['a body nobody reads, cut off by requestMs', async (origin, key) => {
+        const response = await fleetPool(origin, { key }, { timeouts: { requestMs: 100 } }).pool.fetch(`${origin}/stall`);
+        return settled(response.arrayBuffer());
+      }],
+      ['run() whose function throws', async (origin, key) =>
+        settled(fleetPool(origin, { key }).pool.run('job', () => Promise.reject(new Error('job failed')))),
+      ],
+      ['close() cutting off a request at its deadline', async (origin, key) => {
+        const { pool } = fleetPool(origin, { key });
+        const pending = settled(pool.fetch(`${origin}/park`));
+        await until(async () => (await leasesInRedis(key)) === 1);
+        await pool.close(50);
+        return pending;
+      }],
+    ];
+    it.each(paths)('%s', async (_name, request) => {
+      const parked = parkedResponses();
+      const upstream = await cleanup.upstream((req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (req.url === '/ok') return void res.end('ok');
+        if (req.url === '/fail') return void res.writeHead(500).end('no');
+        if (req.url === '/stall') return void res.writeHead(200).write('partial');
+        return parked.handler(req, res);
+      });
+      cleanup.defer(async () => parked.releaseAll());
+      const key = freshKey();
+      await request(upstream.origin, key);
+      await until(async () => (await leasesInRedis(key)) === 0);
+    });
+  });
+
+  it('counts the wait for a lease as acquire wait and pending, and gives up after acquireMs', async () => {
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const { pool, registry } = fleetPool(upstream.origin, { key: freshKey(), maxConcurrent: 1 }, { timeouts: { acquireMs: 150 } });
+    const first = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    const startedAt = performance.now();
+    const second = pool.fetch(`${upstream.origin}/`);
+    await until(() => pool.stats().pendingRequests === 1);
+    expect(pool.stats().activeRequests).toBe(1);
+    await expect(second).rejects.toBeInstanceOf(PoolAcquireTimeoutError);
+    expect(performance.now() - startedAt).toBeLessThan(1_000);
+    expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: 'fleet_test' })).toBe(1);
+    expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: 'fleet_test' })).toBe(2);
+    expect(await metricValue(registry, 'poolscope_fleet_acquire_wait_seconds_count', { pool: 'fleet_test' })).toBe(2);
+    expect(await metricValue(registry, 'poolscope_fleet_leases', { pool: 'fleet_test' })).toBe(1);
+    expect(await metricValue(registry, 'poolscope_fleet_max_concurrent', { pool: 'fleet_test' })).toBe(1);
+    parked.releaseAll();
+    await (await first).text();
+    expect(await metricValue(registry, 'poolscope_fleet_leases', { pool: 'fleet_test' })).toBe(0);
+  });
+
+  it('leaves no lease behind when the caller aborts while waiting for one', async () => {
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const key = freshKey();
+    const { pool, registry } = fleetPool(upstream.origin, { key, maxConcurrent: 1 });
+    const first = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    const controller = new AbortController();
+    const second = pool.fetch(`${upstream.origin}/`, { signal: controller.signal });
+    await until(() => pool.stats().pendingRequests === 1);
+    controller.abort(new Error('user went away'));
+    await expect(second).rejects.toThrow('user went away');
+    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'fleet_test', operation: 'get', reason: 'aborted' })).toBe(1);
+    expect(await leasesInRedis(key)).toBe(1);
+    parked.releaseAll();
+    await (await first).text();
+    await until(async () => (await leasesInRedis(key)) === 0);
+    expect(upstream.requests).toBe(1);
+  });
+
+  it("fails fast with PoolFleetUnavailableError under onUnavailable 'reject' while Redis is unreachable", async () => {
+    const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+    const { pool, registry } = fleetPool(upstream.origin, { redis: NO_REDIS, onUnavailable: 'reject' });
+    const startedAt = performance.now();
+    const error = await pool.fetch(`${upstream.origin}/`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolFleetUnavailableError);
+    expect(error).toMatchObject({ code: 'POOLSCOPE_FLEET_UNAVAILABLE', pool: 'fleet_test', key: 'fleet_test' });
+    expect(performance.now() - startedAt).toBeLessThan(100);
+    expect(upstream.requests).toBe(0);
+    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' })).toBe(1);
+    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'fleet_test', operation: 'get', reason: 'other' })).toBe(1);
+  });
+
+  it("runs requests under the local bound under onUnavailable 'local', counted each time and logged once", async () => {
+    const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+    const warnings: string[] = [];
+    const { pool, registry } = fleetPool(upstream.origin, { redis: NO_REDIS, logger: { warn: (_o, msg) => warnings.push(msg) } });
+    for (let i = 0; i < 3; i++) expect(await (await pool.fetch(`${upstream.origin}/`)).text()).toBe('ok');
+    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' })).toBe(3);
+    expect(warnings).toEqual(['Pool "fleet_test" cannot reach Redis for fleet budget "fleet_test": requests run under the local bound only until it answers again']);
+    for (const reason of ['renewal_failed', 'lease_lost', 'release_failed']) {
+      expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason })).toBe(0);
+    }
+  });
+
+  it('refuses fleet options it cannot honour, naming the option and never the URL', () => {
+    const origin = 'http://127.0.0.1:1';
+    const build = (fleet: unknown) => () => cleanup.pool({ name: 'bad_fleet', origin, fleet: fleet as PoolOptions['fleet'] });
+    expect(build({ redis: NO_REDIS })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurrent' }));
+    expect(build({ redis: NO_REDIS, maxConcurrent: 0 })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurrent' }));
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, maxConcurent: 2 })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurent' }));
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, onUnavailable: 'ignore' })).toThrow(expect.objectContaining({ option: 'fleet.onUnavailable' }));
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, leaseMs: 10 })).toThrow(expect.objectContaining({ option: 'fleet.leaseMs' }));
+    const badUrl = build({ redis: 'http://user:s3cret@redis:6379', maxConcurrent: 1 });
+    expect(badUrl).toThrow(PoolConfigError);
+    expect(badUrl).toThrow(/^(?!.*s3cret)/s);
+  });
+
+  it('keeps the process up and counts renewal_failed when Redis goes away under a held lease', async () => {
+    const own = await startRedis();
+    cleanup.defer(() => own.close());
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const { pool, registry } = fleetPool(upstream.origin, { redis: own.url, leaseMs: 60 });
+    const pending = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    await own.stop();
+    await until(async () => (await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'renewal_failed' })) >= 1);
+    parked.releaseAll();
+    expect(await (await pending).text()).toBe('done');
+    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'release_failed' })).toBe(1);
+  });
+
+  it('counts lease_lost when Redis comes back without the leases it held', async () => {
+    const own = await startRedis();
+    cleanup.defer(() => own.close());
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const { pool, registry } = fleetPool(upstream.origin, { redis: own.url, leaseMs: 90 });
+    const pending = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    await own.stop();
+    await own.start();
+    await until(async () => (await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'lease_lost' })) === 1, 5_000);
+    expect(await metricValue(registry, 'poolscope_fleet_leases', { pool: 'fleet_test' })).toBe(0);
+    parked.releaseAll();
+    await (await pending).text();
+  });
+
+  describe('on a Postgres pool', () => {
+    async function fleetPgPool(name: string, key: string, maxConcurrent: number, connectionTimeoutMs = 5_000): Promise<{ pool: PgPool; registry: Registry }> {
+      const registry = new Registry();
+      const pool = await createPgPool({
+        name,
+        connectionString: testDatabaseUrl(),
+        max: 4,
+        connectionTimeoutMs,
+        registry,
+        logger: { warn: () => undefined },
+        fleet: { redis: redis.url, key, maxConcurrent, leaseMs: 3_000, logger: { warn: () => undefined } },
+      });
+      cleanup.defer(() => pool.close(1_000));
+      return { pool, registry };
+    }
+
+    it('holds the checkouts of two pools sharing a key to maxConcurrent, and gives each lease back with its client', async () => {
+      const key = freshKey();
+      const pools = [await fleetPgPool('fleet_pg_a', key, 3), await fleetPgPool('fleet_pg_b', key, 3)];
+      let running = 0;
+      let peak = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          pools[i % 2]!.pool.run('sleep', async (client) => {
+            peak = Math.max(peak, ++running);
+            await client.query('select pg_sleep(0.01)');
+            running--;
+          }),
+        ),
+      );
+      expect(peak).toBe(3);
+      await until(async () => (await leasesInRedis(key)) === 0);
+    });
+
+    it('fails a checkout that gets no lease within connectionTimeoutMs with PgAcquireTimeoutError, counted', async () => {
+      const { pool, registry } = await fleetPgPool('fleet_pg_wait', freshKey(), 1, 150);
+      let finish!: () => void;
+      const holding = pool.run('hold', () => new Promise<void>((resolve) => (finish = resolve)));
+      await until(() => pool.stats().activeRequests === 1);
+      const error = await pool.query('select 1').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PgAcquireTimeoutError);
+      expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: 'fleet_pg_wait' })).toBe(1);
+      finish();
+      await holding;
+      expect((await pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    });
+  });
+});
