@@ -2,7 +2,7 @@
 # poolscope as a standalone service: `docker build -t poolscope .` or `docker compose up`.
 ARG NODE_VERSION=22
 
-# 1. Build: all dependencies, compile src/ and the demo's wire simulators (test/upstreams) into dist/, then
+# 1. Build: all dependencies, compile src/ (the demo's wire simulators included, src/simulators) into dist/, then
 #    drop the dev dependencies.
 FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app
@@ -45,4 +45,4 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 9464) + '/metrics').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))"]
 # The same file as `npm start` (package.json), without its prestart build.
-CMD ["node", "dist/src/bin/poolscope.js"]
+CMD ["node", "dist/bin/poolscope.js"]

@@ -8,7 +8,7 @@
  */
 import { Registry } from 'prom-client';
 import { Pool, fetch as undiciFetch } from 'undici';
-import { createPool } from '../dist/src/index.js';
+import { createPool } from '../dist/index.js';
 import { forEachConcurrently, now, round } from './lib/measure.js';
 import { startUpstreamHost } from './lib/upstreams.js';
 

@@ -38,10 +38,10 @@ try {
   process.exit(2);
 }
 
-// tsc's rootDir is the repo (src and test/upstreams both build), so src/health lands in dist/src/health.
+// tsc's rootDir is src, so src/health lands in dist/health (dist/src/health in builds before that).
 const MODULES = ['render-rules.js', 'alert-rules.js', 'thresholds.js', 'recording-rules.js', 'dashboard.js'];
 let health;
-for (const dir of ['dist/src/health', 'dist/health'].map((path) => join(root, path))) {
+for (const dir of ['dist/health', 'dist/src/health'].map((path) => join(root, path))) {
   try {
     health = Object.assign({}, ...(await Promise.all(MODULES.map((file) => import(join(dir, file))))));
     break;
@@ -50,7 +50,7 @@ for (const dir of ['dist/src/health', 'dist/health'].map((path) => join(root, pa
   }
 }
 if (!health) {
-  console.error('Cannot find the compiled src/health (dist/src/health/dashboard.js): run `npm run build` first.');
+  console.error('Cannot find the compiled src/health (dist/health/dashboard.js): run `npm run build` first.');
   process.exit(2);
 }
 

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClients, loadConfig, type Clients } from '../src/index.js';
-import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from './upstreams/index.js';
+import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from '../src/simulators/index.js';
 import { metricValue } from './support/metrics.js';
 
 const cleanups: Array<() => Promise<void>> = [];

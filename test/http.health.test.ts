@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClients, type Clients } from '../src/clients/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { monitoringRouter } from '../src/http/index.js';
-import { startSupabaseSimulator, type SupabaseSimulator } from './upstreams/index.js';
+import { startSupabaseSimulator, type SupabaseSimulator } from '../src/simulators/index.js';
 
 const TOKEN = 'health-test-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };

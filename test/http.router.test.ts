@@ -14,7 +14,7 @@ import {
   type OpenAISimulator,
   type PineconeSimulators,
   type SupabaseSimulator,
-} from './upstreams/index.js';
+} from '../src/simulators/index.js';
 
 const TOKEN = 'test-monitoring-token-0123456789';
 const SECRETS = ['sk-test-openai-secret', 'supabase-service-role-secret', 'pinecone-secret-key'];

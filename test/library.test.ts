@@ -26,7 +26,7 @@ import {
   type DatabaseStats,
 } from '../src/index.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
-import { startOpenAISimulator, startSupabaseSimulator, type OpenAISimulator, type SupabaseSimulator } from './upstreams/index.js';
+import { startOpenAISimulator, startSupabaseSimulator, type OpenAISimulator, type SupabaseSimulator } from '../src/simulators/index.js';
 import { testDatabaseUrl } from './support/database.js';
 
 const DATABASE_URL = testDatabaseUrl();

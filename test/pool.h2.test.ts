@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import { selfSignedCert } from './upstreams/cert.js';
+import { selfSignedCert } from '../src/simulators/cert.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 

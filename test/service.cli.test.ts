@@ -1,5 +1,5 @@
 /**
- * The standalone service as users run it: `npm start` builds, then runs `node dist/src/bin/poolscope.js`.
+ * The standalone service as users run it: `npm start` builds, then runs `node dist/bin/poolscope.js`.
  * Built once here, then started as a child process per test; every wait is on a log line, a response or
  * the exit event.
  */
@@ -16,7 +16,7 @@ import { startCountingServer, type CountingServer } from './support/http-server.
 import { startSilentListener } from './support/silent-listener.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = 'dist/src/bin/poolscope.js';
+const BIN = 'dist/bin/poolscope.js';
 const TOKEN = 'cli-test-monitoring-token';
 
 interface LogLine {

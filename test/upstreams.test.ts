@@ -23,7 +23,7 @@ import {
   startPineconeSimulators,
   startSimulator,
   startSupabaseSimulator,
-} from './upstreams/index.js';
+} from '../src/simulators/index.js';
 
 /** The API version each supported Pinecone SDK major sends; the installed one's is what the simulators must see. */
 const PINECONE_API_VERSION_OF_MAJOR: Record<number, string> = { 8: '2026-04', 9: '2026-07' };

@@ -12,7 +12,7 @@
  */
 import { Registry } from 'prom-client';
 import { Client, fetch as undiciFetch } from 'undici';
-import { createPool } from '../../dist/src/index.js';
+import { createPool } from '../../dist/index.js';
 import { useNodeDefaultFetch } from './node-default-fetch.js';
 import { now } from './measure.js';
 

@@ -9,7 +9,7 @@
  */
 import { Registry } from 'prom-client';
 import { Pool, fetch as undiciFetch } from 'undici';
-import { createPool } from '../../dist/src/index.js';
+import { createPool } from '../../dist/index.js';
 import { forEachConcurrently, median, now, ratio, round } from '../lib/measure.js';
 import { otelUndici } from '../lib/otel-undici.js';
 import { withUpstream } from '../lib/upstreams.js';

@@ -4,7 +4,7 @@
  * process metrics (as poolscope's own registry has them).
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { PoolRequestError, createPool, renderOpenMetrics } from '../../dist/src/index.js';
+import { PoolRequestError, createPool, renderOpenMetrics } from '../../dist/index.js';
 import { latencies, now, round } from '../lib/measure.js';
 
 export const id = 'scrape';

@@ -6,7 +6,7 @@
  * full run, the largest count that fits is used and recorded (`--memory-requests 1000000` runs all of it).
  */
 import { Registry } from 'prom-client';
-import { createPool } from '../../dist/src/index.js';
+import { createPool } from '../../dist/index.js';
 import { forEachConcurrently, gcAndMeasure, median, now, round } from '../lib/measure.js';
 import { withUpstream } from '../lib/upstreams.js';
 

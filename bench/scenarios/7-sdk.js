@@ -8,7 +8,7 @@ import { createClient } from '@supabase/supabase-js';
 import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'undici';
-import { createClients, loadConfig } from '../../dist/src/index.js';
+import { createClients, loadConfig } from '../../dist/index.js';
 import { latencies, median, now, ratio, round } from '../lib/measure.js';
 import { useNodeDefaultFetch } from '../lib/node-default-fetch.js';
 import { withUpstream } from '../lib/upstreams.js';

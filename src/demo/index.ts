@@ -1,5 +1,5 @@
 /**
- * The labelled demo: with no upstream configured, the service starts the wire simulators of `test/upstreams`
+ * The labelled demo: with no upstream configured, the service starts the wire simulators of `src/simulators`
  * in-process (plain HTTP on 127.0.0.1), points real clients at them with obviously fake keys, and runs a
  * synthetic workload through the SDKs, so every metric, panel and alert has live data within seconds.
  */
@@ -17,7 +17,7 @@ import {
   type Simulator,
   type SimulatorBehaviour,
   type SupabaseSimulator,
-} from '../../test/upstreams/index.js';
+} from '../simulators/index.js';
 import { startWorkload, type DemoUpstream, type DemoWorkload, type WorkloadOptions } from './workload.js';
 
 export type { DemoWorkload, DemoUpstream } from './workload.js';

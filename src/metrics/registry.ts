@@ -29,7 +29,7 @@ export function collectProcessMetrics(target: Registry = registry): void {
   }
 }
 
-/** The package version, read once from the nearest package.json (src/ in tests, dist/src/ when built). */
+/** The package version, read once from the nearest package.json (src/ in tests, dist/ when built). */
 export const VERSION: string = readVersion();
 
 function readVersion(): string {

@@ -1,5 +1,5 @@
 /**
- * The real poolscope service, as `npm start` runs it (`node dist/src/bin/poolscope.js`), in demo mode: built
+ * The real poolscope service, as `npm start` runs it (`node dist/bin/poolscope.js`), in demo mode: built
  * first when dist is missing or older than the sources, started on port 0 with a clean environment, its JSON log
  * lines kept, stopped with SIGTERM.
  */
@@ -11,7 +11,7 @@ import { REPO } from './assets.js';
 
 export { buildIfStale } from '../support/built-service.js';
 
-export const SERVICE_BIN = 'dist/src/bin/poolscope.js';
+export const SERVICE_BIN = 'dist/bin/poolscope.js';
 
 export interface LogLine {
   level: number;

@@ -1,5 +1,5 @@
 /**
- * The issue's end-to-end proof, on the real thing: the built service (`node dist/src/bin/poolscope.js`) in demo
+ * The issue's end-to-end proof, on the real thing: the built service (`node dist/bin/poolscope.js`) in demo
  * mode — its simulators, its SDK workload and bursts, the local PostgreSQL — scraped every second by a real
  * Prometheus loaded with the repo's recording and alerting rules (`for:` cut to 0s), routed by a real Alertmanager
  * with the repo's config to a webhook on 127.0.0.1:0 (see shipped-stack.ts).

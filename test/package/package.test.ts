@@ -6,7 +6,7 @@
  * package-lock.json), and then:
  * - runs the README's "Use it in your app" and "A pool for any upstream" blocks and docs/postgres.md's
  *   `createPgPool` block, read from the installed package's own copies by their headings, against the wire
- *   simulators of test/upstreams and the PostgreSQL on 127.0.0.1:5432 (POOLSCOPE_TEST_DATABASE_URL);
+ *   simulators of src/simulators and the PostgreSQL on 127.0.0.1:5432 (POOLSCOPE_TEST_DATABASE_URL);
  * - type-checks them with `tsc` (`module`/`moduleResolution: nodenext`, strict) against the installed tarball;
  * - starts the service in the Docker image's layout, without Docker: production-only node_modules, the SDKs in
  *   a tree of their own found through NODE_PATH, DATABASE_URL set.
@@ -32,8 +32,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv } from '../support/built-service.js';
 import { startCountingServer, type CountingServer } from '../support/http-server.js';
-import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from '../upstreams/index.js';
-import type { OpenAISimulator, PineconeSimulators, SupabaseSimulator } from '../upstreams/index.js';
+import { startOpenAISimulator, startPineconeSimulators, startSupabaseSimulator } from '../../src/simulators/index.js';
+import type { OpenAISimulator, PineconeSimulators, SupabaseSimulator } from '../../src/simulators/index.js';
 import { codeBlockUnder, relativeLinks } from './markdown.js';
 import { testDatabaseUrl } from '../support/database.js';
 
@@ -370,7 +370,7 @@ async function exitsByItself(proc: Process, ms = 15_000): Promise<number | null>
 
 describe('the packed tarball', () => {
   it('ships the built library, the bin, the LICENSE and the operations assets, built by prepack', () => {
-    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/bin/poolscope.js', 'LICENSE', 'README.md', 'alerts/poolscope.rules.yml', 'docs/runbooks/UpstreamDown.md']) {
+    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/bin/poolscope.js', 'dist/simulators/index.js', 'LICENSE', 'README.md', 'alerts/poolscope.rules.yml', 'docs/runbooks/UpstreamDown.md']) {
       expect(packed.files, file).toContain(file);
     }
   });
@@ -379,8 +379,8 @@ describe('the packed tarball', () => {
     const roots = new Set(packed.files.map((file) => file.split('/')[0]));
     expect([...roots].sort()).toEqual(['LICENSE', 'README.md', 'alertmanager', 'alerts', 'dist', 'docs', 'grafana', 'package.json', 'prometheus']);
     expect(packed.files.filter((file) => /\.test\.|^alerts\/tests\//.test(file))).toEqual([]);
-    // dist/test/upstreams is the demo's simulators, which the service runs; nothing else of test/ is built.
-    expect(packed.files.filter((file) => file.startsWith('dist/') && !/^dist\/(src|test\/upstreams)\//.test(file))).toEqual([]);
+    // dist/ is src/ compiled, the demo's simulators (dist/simulators) included: nothing of test/ is built.
+    expect(packed.files.filter((file) => /^dist\/(src|test)\//.test(file))).toEqual([]);
   });
 
   it('installs the poolscope bin, which runs by itself (its shebang, no shell)', async () => {
@@ -476,7 +476,7 @@ describe('the Docker image layout, without Docker', () => {
     expect(existsSync(join(image, 'sdks/node_modules/pg'))).toBe(true);
     const service = start(
       process.execPath,
-      ['node_modules/poolscope/dist/src/bin/poolscope.js'],
+      ['node_modules/poolscope/dist/bin/poolscope.js'],
       join(image, 'app'),
       cleanEnv({ NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', NODE_PATH: join(image, 'sdks/node_modules'), DATABASE_URL, MONITORING_TOKEN: TOKEN }),
     );
@@ -545,7 +545,7 @@ await getClients().close();
   it('runs the demo (npx poolscope) with the pools of every upstream and the traffic of the SDK it has', async () => {
     const service = start(
       process.execPath,
-      ['node_modules/poolscope/dist/src/bin/poolscope.js'],
+      ['node_modules/poolscope/dist/bin/poolscope.js'],
       join(image, 'app'),
       cleanEnv({ HOST: '127.0.0.1', PORT: '0', NODE_PATH: onlyOpenAIPath(), POOLSCOPE_MODE: 'demo' }),
     );

@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-/** What tsconfig.json compiles into dist (the demo and the bench import the simulators of test/upstreams). */
-const SOURCES = ['src', 'test/upstreams'];
+/** What tsconfig.json compiles into dist. */
+const SOURCES = ['src'];
 /** Built by the same tsc run: the library entry point and the `npm start` binary. */
-const ARTEFACTS = ['dist/src/index.js', 'dist/src/bin/poolscope.js'];
+const ARTEFACTS = ['dist/index.js', 'dist/bin/poolscope.js'];
 
 /** Newest modification time of a .ts file under `dir`. */
 function newestSource(dir: string): number {
