@@ -57,6 +57,9 @@ export type {
   DatabasePoolApi,
   OpenAIPoolApi,
 } from './clients/index.js';
+export type { SupabaseClientsHandle } from './clients/supabase.js';
+export type { OpenAIClientHandle } from './clients/openai.js';
+export type { PineconeClientHandle } from './clients/pinecone.js';
 export type * from './clients/types.js';
 export { createPostgresFacade, pgPoolOptionsFromConfig, type PostgresFacadeOptions } from './postgres/index.js';
 
