@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import { PoolAcquireTimeoutError } from '../errors/pool-acquire-timeout-error.js';
 import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
 import type { ResolvedFleetOptions } from './options.js';
@@ -32,6 +33,8 @@ const COMMAND_TIMEOUT_MS = 1_000;
 const CLOSE_RELEASES_MS = 1_000;
 
 const noRelease: FleetRelease = () => undefined;
+/** The reason a waiter's poll is cut short by a local release: it asks again, it does not fail. */
+const WAKE = Symbol('wake');
 
 /** ioredis states of a client on its way to its first connection (`wait`: lazyConnect, not yet asked to connect). */
 const INITIAL_CONNECT_STATES = new Set(['connecting', 'connect']);
@@ -55,6 +58,9 @@ export class FleetBudget {
   readonly #held = new Set<Lease>();
   readonly #releasing = new Set<Promise<void>>();
   #waiting = 0;
+  /** Cuts short the poll interval of the waiter asking Redis now, if any. */
+  #wakeHead: (() => void) | undefined;
+  readonly #turns = new PQueue({ concurrency: 1 });
   #everReady = false;
   #firstConnect: Promise<void> | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
@@ -105,7 +111,9 @@ export class FleetBudget {
     this.#waiting++;
     const startedAt = performance.now();
     try {
-      return await this.#lease(stop.signal);
+      // One waiter per process asks Redis at a time, in arrival order; the others wait their turn here, where an
+      // abort or a timeout takes them out of the line at once.
+      return await this.#turns.add(() => this.#lease(stop.signal), { signal: stop.signal });
     } finally {
       this.#waiting--;
       clearTimeout(timer);
@@ -128,12 +136,23 @@ export class FleetBudget {
       refreshInterval: 0, // renewed by #renewAll, which catches Redis errors
       onLockLost: () => undefined,
     });
-    let acquired: boolean;
-    try {
-      acquired = await lease.tryAcquire(stop);
-    } catch (error) {
-      if (stop.aborted) throw stop.reason;
-      return this.#unavailable(error);
+    let acquired = false;
+    for (let woken = true; woken; ) {
+      // A lease this process gives back wakes the waiter from its poll interval: it asks Redis again at once.
+      const attempt = new AbortController();
+      const onStop = () => attempt.abort(stop.reason);
+      stop.addEventListener('abort', onStop, { once: true });
+      this.#wakeHead = () => attempt.abort(WAKE);
+      try {
+        acquired = await lease.tryAcquire(attempt.signal);
+        woken = false;
+      } catch (error) {
+        if (stop.aborted) throw stop.reason;
+        if (error !== WAKE) return this.#unavailable(error);
+      } finally {
+        this.#wakeHead = undefined;
+        stop.removeEventListener('abort', onStop);
+      }
     }
     this.#markReachable();
     // Redis granted the lease as the caller gave up: it goes straight back.
@@ -208,6 +227,7 @@ export class FleetBudget {
 
   #release(lease: Lease): void {
     this.#held.delete(lease);
+    this.#wakeHead?.();
     if (this.#held.size === 0 && this.#renewTimer !== undefined) {
       clearInterval(this.#renewTimer);
       this.#renewTimer = undefined;
