@@ -1,4 +1,7 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import type http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,6 +216,24 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     const badUrl = build({ redis: 'http://user:s3cret@redis:6379', maxConcurrent: 1 });
     expect(badUrl).toThrow(PoolConfigError);
     expect(badUrl).toThrow(/^(?!.*s3cret)/s);
+  });
+
+  it("shows why poolscope renews leases itself: redis-semaphore's own refresh ends the process when Redis goes away", async () => {
+    const own = await startRedis();
+    cleanup.defer(() => own.close());
+    const child = fork(fileURLToPath(new URL('./support/semaphore-refresh-crash.mjs', import.meta.url)), [own.url], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    cleanup.defer(async () => void child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.race([once(child, 'message'), exited.then((c) => Promise.reject(new Error(`exited with ${c} before acquiring: ${stderr}`)))]);
+    await own.stop();
+    const code = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(resolve, 5_000, 'alive'))]);
+    expect(code).not.toBe('alive');
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/_processRefresh|refreshSemaphore/); // the library's refresh timer, unhandled
   });
 
   it('keeps the process up and counts renewal_failed when Redis goes away under a held lease', async () => {
