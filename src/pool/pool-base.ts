@@ -28,6 +28,7 @@ export interface PoolBaseSettings {
  * `Pool` is a thin class over its `PoolBase`.
  */
 // `Record<keyof Events, any[]>`: the constraint Node's typed EventEmitter puts on an event map.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's own constraint, spelled as Node spells it
 export abstract class PoolBase<Events extends PoolEventMap & Record<keyof Events, any[]> = PoolEventMap>
   extends EventEmitter<Events>
   implements LivePoolGauges

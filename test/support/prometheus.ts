@@ -219,7 +219,7 @@ async function startBinary(name: BinaryName, dir: string, args: string[], readyT
     return { url, port, dir, logs: () => logs, reload, stop };
   } catch (error) {
     await stop();
-    throw new Error(`${(error as Error).message}\n--- ${name} log ---\n${logs}`);
+    throw new Error(`${(error as Error).message}\n--- ${name} log ---\n${logs}`, { cause: error });
   }
 }
 
