@@ -5,7 +5,15 @@
 export { createPool, UpstreamPool } from './pool/pool.js';
 export type { FetchInit, FetchInput, PoolFetch, RequestLike, UndiciFetch } from './pool/pool.js';
 export { POOL_DEFAULTS } from './pool/options.js';
-export type { PoolOptions, PoolTimeouts, RetryOptions, CallerRetries, RequestDescriptor, TlsOptions, ResolvedPoolOptions } from './pool/options.js';
+export type {
+  PoolOptions,
+  PoolTimeouts,
+  RetryOptions,
+  CallerRetries,
+  RequestDescriptor,
+  TlsOptions,
+  ResolvedPoolOptions,
+} from './pool/options.js';
 export type { FleetOptions, FleetLogger, FleetUnavailablePolicy, ResolvedFleetOptions } from './fleet/options.js';
 export type { FleetRedisClient } from './fleet/redis.js';
 export type { FleetLive } from './fleet/budget.js';
@@ -14,7 +22,13 @@ export type { LiveCounts } from './metrics/families.js';
 export type { PoolStats } from './pool/stats.js';
 export type { PoolEventMap, Outcome } from './pool/events.js';
 export { createPgPool, createPgPoolSync, instrumentPgPool, PgPool, PG_POOL_DEFAULTS } from './postgres/index.js';
-export type { PgInstrumentOptions, PgPoolEventMap, PgPoolLogger, PgPoolOptions, ResolvedPgPoolOptions } from './postgres/index.js';
+export type {
+  PgInstrumentOptions,
+  PgPoolEventMap,
+  PgPoolLogger,
+  PgPoolOptions,
+  ResolvedPgPoolOptions,
+} from './postgres/index.js';
 export type { PgPoolSettings } from './postgres/options.js';
 
 // Errors
@@ -87,6 +101,7 @@ export type {
   PineconeConfig,
   OpenAIConfig,
   DatabaseConfig,
+  FleetConfig,
 } from './config/index.js';
 
 // The monitoring surface and the standalone service
@@ -112,9 +127,24 @@ export type { DemoOptions } from './demo/index.js';
 
 // Operations assets: thresholds and the generated rules
 export { THRESHOLDS, type Thresholds } from './health/thresholds.js';
-export { alertRules, ALERT_NAMES, type AlertRule, type AlertName, type AlertRuleOptions, type Severity } from './health/alert-rules.js';
+export {
+  alertRules,
+  ALERT_NAMES,
+  type AlertRule,
+  type AlertName,
+  type AlertRuleOptions,
+  type Severity,
+} from './health/alert-rules.js';
 export { renderAlertRules } from './health/render-rules.js';
 export { renderRecordingRules } from './health/recording-rules.js';
 export { renderDashboard } from './health/dashboard.js';
 export type { AssetOptions } from './health/asset-options.js';
-export type { Alert, ComponentName, ComponentStatus, HealthInput, SystemHealth, RateLimitSnapshot, UpstreamHealth } from './health/evaluate.js';
+export type {
+  Alert,
+  ComponentName,
+  ComponentStatus,
+  HealthInput,
+  SystemHealth,
+  RateLimitSnapshot,
+  UpstreamHealth,
+} from './health/evaluate.js';

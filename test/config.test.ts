@@ -15,8 +15,14 @@ import { resolvePoolOptions } from '../src/pool/options.js';
 
 type Env = Record<string, string | undefined>;
 
-const SUPABASE: Env = { SUPABASE_URL: 'https://abcd.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret-jwt' };
-const PINECONE: Env = { PINECONE_API_KEY: 'pc-secret-key', PINECONE_INDEX_HOST: 'docs-abc123.svc.us-east1-gcp.pinecone.io' };
+const SUPABASE: Env = {
+  SUPABASE_URL: 'https://abcd.supabase.co',
+  SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret-jwt',
+};
+const PINECONE: Env = {
+  PINECONE_API_KEY: 'pc-secret-key',
+  PINECONE_INDEX_HOST: 'docs-abc123.svc.us-east1-gcp.pinecone.io',
+};
 const OPENAI: Env = { OPENAI_API_KEY: 'sk-proj-supersecretvalue' };
 const DATABASE_PASSWORD = 'Tr0ub4dor&3';
 const DATABASE: Env = { DATABASE_URL: `postgres://app:${encodeURIComponent(DATABASE_PASSWORD)}@db.internal:5432/app` };
@@ -75,7 +81,9 @@ describe('loadConfig: defaults and mode', () => {
 
   it('POOLSCOPE_MODE=demo wins over configured upstreams, which are still validated', () => {
     expect(loadConfig({ POOLSCOPE_MODE: 'demo', ...SUPABASE }).mode).toBe('demo');
-    expect(problemOf(configError({ POOLSCOPE_MODE: 'demo', ...SUPABASE, SUPABASE_POOL_SIZE: 'many' }), 'SUPABASE_POOL_SIZE')).toBeDefined();
+    expect(
+      problemOf(configError({ POOLSCOPE_MODE: 'demo', ...SUPABASE, SUPABASE_POOL_SIZE: 'many' }), 'SUPABASE_POOL_SIZE'),
+    ).toBeDefined();
   });
 
   it('POOLSCOPE_MODE=live with nothing configured is an error naming POOLSCOPE_MODE', () => {
@@ -177,11 +185,14 @@ describe('loadConfig: POOL_PROFILE presets', () => {
     ['dev', [10, 20, 5, 10]],
     ['prod-low', [20, 50, 10, 20]],
     ['prod-high', [50, 100, 20, 40]],
-  ])('POOL_PROFILE=%s gives %j for SUPABASE_POOL_SIZE/MAX_KEEPALIVE and PINECONE_POOL_SIZE/MAXSIZE', (profile, expected) => {
-    const config = loadConfig({ ...SUPABASE, ...PINECONE, POOL_PROFILE: profile });
-    expect(config.profile).toBe(profile);
-    expect(sizes(config)).toEqual(expected);
-  });
+  ])(
+    'POOL_PROFILE=%s gives %j for SUPABASE_POOL_SIZE/MAX_KEEPALIVE and PINECONE_POOL_SIZE/MAXSIZE',
+    (profile, expected) => {
+      const config = loadConfig({ ...SUPABASE, ...PINECONE, POOL_PROFILE: profile });
+      expect(config.profile).toBe(profile);
+      expect(sizes(config)).toEqual(expected);
+    },
+  );
 
   it('POOL_PROFILE=prod-high gives 50/100/20/40 and an explicit SUPABASE_POOL_SIZE wins', () => {
     const config = loadConfig({ ...SUPABASE, ...PINECONE, POOL_PROFILE: 'prod-high', SUPABASE_POOL_SIZE: '35' });
@@ -198,7 +209,9 @@ describe('loadConfig: POOL_PROFILE presets', () => {
   });
 
   it('an unknown POOL_PROFILE names POOL_PROFILE and the allowed values', () => {
-    expect(problemOf(configError({ POOL_PROFILE: 'huge' }), 'POOL_PROFILE')).toBe('must be one of: dev, prod-low, prod-high');
+    expect(problemOf(configError({ POOL_PROFILE: 'huge' }), 'POOL_PROFILE')).toBe(
+      'must be one of: dev, prod-low, prod-high',
+    );
   });
 });
 
@@ -225,23 +238,39 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
   });
 
   it.each(['abc', '-3', '1.5', '0', '1e3', ' 12abc'])('rejects %j as a pool size', (value) => {
-    expect(problemOf(configError({ DATABASE_POOL_SIZE: value }), 'DATABASE_POOL_SIZE')).toBe('must be a positive integer');
+    expect(problemOf(configError({ DATABASE_POOL_SIZE: value }), 'DATABASE_POOL_SIZE')).toBe(
+      'must be a positive integer',
+    );
   });
 
   it('accepts 0 for the counts that may be 0 (keep-alive, pool min, retries) but not -1', () => {
-    const config = loadConfig({ ...SUPABASE, ...OPENAI, ...DATABASE, SUPABASE_MAX_KEEPALIVE: '0', OPENAI_MAX_RETRIES: '0', DATABASE_POOL_MIN: '0' });
+    const config = loadConfig({
+      ...SUPABASE,
+      ...OPENAI,
+      ...DATABASE,
+      SUPABASE_MAX_KEEPALIVE: '0',
+      OPENAI_MAX_RETRIES: '0',
+      DATABASE_POOL_MIN: '0',
+    });
     expect([config.supabase?.maxKeepAlive, config.openai?.maxRetries, config.database?.min]).toEqual([0, 0, 0]);
     const error = configError({ SUPABASE_MAX_KEEPALIVE: '-1', OPENAI_MAX_RETRIES: '2.5' });
     expect(error.issues.map((issue) => issue.variable)).toEqual(['SUPABASE_MAX_KEEPALIVE', 'OPENAI_MAX_RETRIES']);
   });
 
   it('rejects a PINECONE_POOL_MAXSIZE of 0: a pool size is at least 1', () => {
-    expect(problemOf(configError({ PINECONE_POOL_MAXSIZE: '0' }), 'PINECONE_POOL_MAXSIZE')).toBe('must be a positive integer');
+    expect(problemOf(configError({ PINECONE_POOL_MAXSIZE: '0' }), 'PINECONE_POOL_MAXSIZE')).toBe(
+      'must be a positive integer',
+    );
   });
 
-  it.each(['0', '-1', 'thirty', '30s', '0.0001'])('rejects SUPABASE_TIMEOUT=%j as not a positive number of seconds', (value) => {
-    expect(problemOf(configError({ SUPABASE_TIMEOUT: value }), 'SUPABASE_TIMEOUT')).toMatch(/positive number of seconds/);
-  });
+  it.each(['0', '-1', 'thirty', '30s', '0.0001'])(
+    'rejects SUPABASE_TIMEOUT=%j as not a positive number of seconds',
+    (value) => {
+      expect(problemOf(configError({ SUPABASE_TIMEOUT: value }), 'SUPABASE_TIMEOUT')).toMatch(
+        /positive number of seconds/,
+      );
+    },
+  );
 
   it('rejects durations Node timers cannot hold (over 2^31-1 ms)', () => {
     const error = configError({ OPENAI_TIMEOUT: '3000000', SHUTDOWN_TIMEOUT_MS: '2147483648' });
@@ -254,7 +283,12 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
   });
 
   it('rejects non-http URLs with "must be an http(s) URL"', () => {
-    const error = configError({ ...SUPABASE, ...OPENAI, SUPABASE_URL: 'abcd.supabase.co', OPENAI_BASE_URL: 'ftp://proxy/v1' });
+    const error = configError({
+      ...SUPABASE,
+      ...OPENAI,
+      SUPABASE_URL: 'abcd.supabase.co',
+      OPENAI_BASE_URL: 'ftp://proxy/v1',
+    });
     expect(problemOf(error, 'SUPABASE_URL')).toMatch(/^must be an http\(s\) URL/);
     expect(problemOf(error, 'OPENAI_BASE_URL')).toMatch(/^must be an http\(s\) URL/);
   });
@@ -268,9 +302,9 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
     expect(loadConfig({ ...PINECONE, PINECONE_INDEX_HOST: 'https://idx.svc.pinecone.io' }).pinecone?.indexHost).toBe(
       'https://idx.svc.pinecone.io',
     );
-    expect(problemOf(configError({ ...PINECONE, PINECONE_INDEX_HOST: 'idx.svc.pinecone.io/query' }), 'PINECONE_INDEX_HOST')).toBe(
-      'must be a host only (no path, query or fragment)',
-    );
+    expect(
+      problemOf(configError({ ...PINECONE, PINECONE_INDEX_HOST: 'idx.svc.pinecone.io/query' }), 'PINECONE_INDEX_HOST'),
+    ).toBe('must be a host only (no path, query or fragment)');
   });
 
   it('rejects a DATABASE_URL that is not postgres:// or postgresql://', () => {
@@ -281,12 +315,16 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
   });
 
   it('rejects a MONITORING_TOKEN shorter than 16 characters', () => {
-    expect(problemOf(configError({ MONITORING_TOKEN: 'short' }), 'MONITORING_TOKEN')).toBe('must be at least 16 characters long');
+    expect(problemOf(configError({ MONITORING_TOKEN: 'short' }), 'MONITORING_TOKEN')).toBe(
+      'must be at least 16 characters long',
+    );
   });
 
   it('METRICS_AUTH must be true or false, and true needs MONITORING_TOKEN', () => {
     expect(problemOf(configError({ METRICS_AUTH: 'yes' }), 'METRICS_AUTH')).toBe('must be true or false');
-    expect(problemOf(configError({ METRICS_AUTH: 'true' }), 'MONITORING_TOKEN')).toBe('must be set because METRICS_AUTH is true');
+    expect(problemOf(configError({ METRICS_AUTH: 'true' }), 'MONITORING_TOKEN')).toBe(
+      'must be set because METRICS_AUTH is true',
+    );
   });
 
   it('rejects LOG_LEVEL and POOLSCOPE_MODE values outside their lists', () => {
@@ -309,13 +347,18 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
 describe('loadConfig: variables that need each other', () => {
   it('SUPABASE_SERVICE_ROLE_KEY without SUPABASE_URL names SUPABASE_URL', () => {
     const error = configError({ SUPABASE_SERVICE_ROLE_KEY: 'service-role-secret-jwt' });
-    expect(error.issues).toEqual([{ variable: 'SUPABASE_URL', problem: 'must be set because SUPABASE_SERVICE_ROLE_KEY is set' }]);
+    expect(error.issues).toEqual([
+      { variable: 'SUPABASE_URL', problem: 'must be set because SUPABASE_SERVICE_ROLE_KEY is set' },
+    ]);
   });
 
   it('SUPABASE_URL without any key names both key variables', () => {
     const error = configError({ SUPABASE_URL: 'https://abcd.supabase.co' });
     expect(error.issues).toEqual([
-      { variable: 'SUPABASE_ANON_KEY or SUPABASE_SERVICE_ROLE_KEY', problem: 'one of them must be set because SUPABASE_URL is set' },
+      {
+        variable: 'SUPABASE_ANON_KEY or SUPABASE_SERVICE_ROLE_KEY',
+        problem: 'one of them must be set because SUPABASE_URL is set',
+      },
     ]);
   });
 
@@ -350,7 +393,9 @@ describe('loadConfig: variables that need each other', () => {
 
   it('DATABASE_POOL_MIN above DATABASE_POOL_SIZE names DATABASE_POOL_MIN', () => {
     const error = configError({ ...DATABASE, DATABASE_POOL_SIZE: '4', DATABASE_POOL_MIN: '5' });
-    expect(error.issues).toEqual([{ variable: 'DATABASE_POOL_MIN', problem: 'must not be greater than DATABASE_POOL_SIZE' }]);
+    expect(error.issues).toEqual([
+      { variable: 'DATABASE_POOL_MIN', problem: 'must not be greater than DATABASE_POOL_SIZE' },
+    ]);
   });
 
   it('reports value problems and missing companions together', () => {
@@ -379,9 +424,21 @@ describe('secrets never leak', () => {
 
   it('no error message, issue or inspected error contains any bad value', () => {
     const error = configError(everyBadValue);
-    const rendered = [error.message, JSON.stringify(error.issues), inspect(error, { depth: 5 }), String(error.stack)].join('\n');
+    const rendered = [
+      error.message,
+      JSON.stringify(error.issues),
+      inspect(error, { depth: 5 }),
+      String(error.stack),
+    ].join('\n');
     for (const value of Object.values(everyBadValue)) expect(rendered).not.toContain(value);
-    for (const fragment of ['supabase-url-secret', 'sk-leaky', 'sk-base-secret', 'pc leaky', 'tok-short', DATABASE_PASSWORD]) {
+    for (const fragment of [
+      'supabase-url-secret',
+      'sk-leaky',
+      'sk-base-secret',
+      'pc leaky',
+      'tok-short',
+      DATABASE_PASSWORD,
+    ]) {
       expect(rendered).not.toContain(fragment);
     }
   });
@@ -394,7 +451,13 @@ describe('secrets never leak', () => {
   });
 
   it('keys, tokens and DATABASE_URL are readable but left out of JSON.stringify, console output and spreads', () => {
-    const config = loadConfig({ ...SUPABASE, ...PINECONE, ...OPENAI, ...DATABASE, MONITORING_TOKEN: 'monitoring-token-1234' });
+    const config = loadConfig({
+      ...SUPABASE,
+      ...PINECONE,
+      ...OPENAI,
+      ...DATABASE,
+      MONITORING_TOKEN: 'monitoring-token-1234',
+    });
     expect(config.openai?.apiKey).toBe(OPENAI.OPENAI_API_KEY);
     expect(config.supabase?.serviceRoleKey).toBe(SUPABASE.SUPABASE_SERVICE_ROLE_KEY);
     expect(config.pinecone?.apiKey).toBe(PINECONE.PINECONE_API_KEY);
@@ -403,7 +466,12 @@ describe('secrets never leak', () => {
 
     const outputs = [JSON.stringify(config), inspect(config, { depth: 10 }), JSON.stringify({ ...config.openai })];
     for (const output of outputs) {
-      for (const secret of ['sk-proj-supersecretvalue', 'service-role-secret-jwt', 'pc-secret-key', 'monitoring-token-1234']) {
+      for (const secret of [
+        'sk-proj-supersecretvalue',
+        'service-role-secret-jwt',
+        'pc-secret-key',
+        'monitoring-token-1234',
+      ]) {
         expect(output).not.toContain(secret);
       }
       expect(output).not.toContain(encodeURIComponent(DATABASE_PASSWORD));
@@ -411,7 +479,13 @@ describe('secrets never leak', () => {
   });
 
   it('describeConfig marks set secrets as "set", omits unset ones and redacts DATABASE_URL', () => {
-    const config = loadConfig({ ...SUPABASE, ...PINECONE, ...OPENAI, ...DATABASE, MONITORING_TOKEN: 'monitoring-token-1234' });
+    const config = loadConfig({
+      ...SUPABASE,
+      ...PINECONE,
+      ...OPENAI,
+      ...DATABASE,
+      MONITORING_TOKEN: 'monitoring-token-1234',
+    });
     const described = describeConfig(config);
     expect(described.supabase).toEqual({
       url: 'https://abcd.supabase.co',
@@ -433,8 +507,22 @@ describe('secrets never leak', () => {
   it('describeConfig hides secrets of a hand-built config whose keys are ordinary properties', () => {
     const config: PoolscopeConfig = {
       mode: 'live',
-      service: { host: '127.0.0.1', port: 9464, metricsAuth: false, healthIntervalSeconds: 15, logLevel: 'info', shutdownTimeoutMs: 10_000 },
-      openai: { apiKey: 'sk-hand-built', baseURL: 'https://api.openai.com/v1', maxConcurrent: 1, poolSize: 1, timeoutSeconds: 1, maxRetries: 0 },
+      service: {
+        host: '127.0.0.1',
+        port: 9464,
+        metricsAuth: false,
+        healthIntervalSeconds: 15,
+        logLevel: 'info',
+        shutdownTimeoutMs: 10_000,
+      },
+      openai: {
+        apiKey: 'sk-hand-built',
+        baseURL: 'https://api.openai.com/v1',
+        maxConcurrent: 1,
+        poolSize: 1,
+        timeoutSeconds: 1,
+        maxRetries: 0,
+      },
     };
     expect(JSON.stringify(describeConfig(config))).not.toContain('sk-hand-built');
   });
@@ -445,7 +533,10 @@ describe('redactUrl', () => {
     ['postgres://app:s3cret@db:5432/app', 'postgres://app:***@db:5432/app'],
     ['postgresql://app:p%40ss@db/app?sslmode=require', 'postgresql://app:***@db/app?sslmode=require'],
     ['postgres://app:p@ss/w@rd@db/app', 'postgres://app:***@db/app'],
-    ['postgres://db/app?user=app&password=s3cret&sslmode=require', 'postgres://db/app?user=app&password=***&sslmode=require'],
+    [
+      'postgres://db/app?user=app&password=s3cret&sslmode=require',
+      'postgres://db/app?user=app&password=***&sslmode=require',
+    ],
     ['postgres://app:x@db/app?sslpassword=keypass', 'postgres://app:***@db/app?sslpassword=***'],
     ['postgres://app@db/app', 'postgres://app@db/app'],
     ['postgres://db/app', 'postgres://db/app'],
@@ -508,8 +599,12 @@ describe('mapping config sections to pool options', () => {
   });
 
   it('pineconePoolOptions takes another origin (the control plane), reduced to its origin', () => {
-    expect(pineconePoolOptions(config.pinecone!, 'https://api.pinecone.io/indexes').origin).toBe('https://api.pinecone.io');
-    expect(pineconePoolOptions(config.pinecone!, new URL('http://127.0.0.1:5080')).origin).toBe('http://127.0.0.1:5080');
+    expect(pineconePoolOptions(config.pinecone!, 'https://api.pinecone.io/indexes').origin).toBe(
+      'https://api.pinecone.io',
+    );
+    expect(pineconePoolOptions(config.pinecone!, new URL('http://127.0.0.1:5080')).origin).toBe(
+      'http://127.0.0.1:5080',
+    );
   });
 
   it('pineconePoolOptions without an origin and without PINECONE_INDEX_HOST throws PoolConfigError', () => {
@@ -518,8 +613,13 @@ describe('mapping config sections to pool options', () => {
   });
 
   it('OPENAI_MAX_CONCURRENT → maxConcurrent, OPENAI_POOL_SIZE → connections, OPENAI_TIMEOUT → headers/body/acquire, no overall deadline, OPENAI_MAX_RETRIES → retry.maxRetries', () => {
-    const openai = loadConfig({ ...OPENAI, OPENAI_MAX_CONCURRENT: '16', OPENAI_POOL_SIZE: '8', OPENAI_TIMEOUT: '45', OPENAI_MAX_RETRIES: '1' })
-      .openai!;
+    const openai = loadConfig({
+      ...OPENAI,
+      OPENAI_MAX_CONCURRENT: '16',
+      OPENAI_POOL_SIZE: '8',
+      OPENAI_TIMEOUT: '45',
+      OPENAI_MAX_RETRIES: '1',
+    }).openai!;
     const options = openaiPoolOptions(openai);
     expect(options).toEqual({
       name: 'openai',
@@ -535,5 +635,95 @@ describe('mapping config sections to pool options', () => {
   it('OPENAI_BASE_URL maps to its origin, never its path', () => {
     const openai = loadConfig({ ...OPENAI, OPENAI_BASE_URL: 'http://127.0.0.1:8080/v1' }).openai!;
     expect(openaiPoolOptions(openai).origin).toBe('http://127.0.0.1:8080');
+  });
+});
+
+describe('loadConfig: the fleet budget', () => {
+  const REDIS_PASSWORD = 'r3dis-s3cret';
+  const FLEET: Env = { FLEET_REDIS_URL: `redis://:${REDIS_PASSWORD}@redis.internal:6379/0` };
+
+  it('gives each upstream with <UPSTREAM>_FLEET_MAX_CONCURRENT its cap, and the Redis settings once', () => {
+    const config = loadConfig({
+      ...OPENAI,
+      ...DATABASE,
+      ...SUPABASE,
+      ...FLEET,
+      OPENAI_FLEET_MAX_CONCURRENT: '50',
+      DATABASE_FLEET_MAX_CONCURRENT: '40',
+    });
+    expect(config.openai?.fleetMaxConcurrent).toBe(50);
+    expect(config.database?.fleetMaxConcurrent).toBe(40);
+    expect(config.supabase?.fleetMaxConcurrent).toBeUndefined();
+    expect(config.fleet).toMatchObject({ leaseMs: 10_000, onUnavailable: 'local' });
+    expect(config.fleet?.redisUrl).toBe(FLEET.FLEET_REDIS_URL);
+  });
+
+  it('reads FLEET_LEASE_MS and FLEET_ON_UNAVAILABLE', () => {
+    const config = loadConfig({
+      ...OPENAI,
+      ...FLEET,
+      OPENAI_FLEET_MAX_CONCURRENT: '5',
+      FLEET_LEASE_MS: '3000',
+      FLEET_ON_UNAVAILABLE: 'Reject',
+    });
+    expect(config.fleet).toMatchObject({ leaseMs: 3_000, onUnavailable: 'reject' });
+  });
+
+  it('rejects bad values, naming each variable and never the URL', () => {
+    const error = configError({
+      ...OPENAI,
+      FLEET_REDIS_URL: `http://:${REDIS_PASSWORD}@redis:6379`,
+      OPENAI_FLEET_MAX_CONCURRENT: '0',
+      FLEET_LEASE_MS: '10',
+      FLEET_ON_UNAVAILABLE: 'ignore',
+    });
+    expect(problemOf(error, 'FLEET_REDIS_URL')).toMatch(/redis:\/\/ or rediss:\/\//);
+    expect(problemOf(error, 'OPENAI_FLEET_MAX_CONCURRENT')).toBe('must be a positive integer');
+    expect(problemOf(error, 'FLEET_LEASE_MS')).toBe('must be a whole number of milliseconds, 30 or more');
+    expect(problemOf(error, 'FLEET_ON_UNAVAILABLE')).toBe('must be one of: local, reject');
+    expect(`${error.message} ${inspect(error)}`).not.toContain(REDIS_PASSWORD);
+  });
+
+  it('a cap without FLEET_REDIS_URL names FLEET_REDIS_URL', () => {
+    const error = configError({ ...OPENAI, OPENAI_FLEET_MAX_CONCURRENT: '5' });
+    expect(error.issues).toEqual([
+      { variable: 'FLEET_REDIS_URL', problem: 'must be set because OPENAI_FLEET_MAX_CONCURRENT is set' },
+    ]);
+  });
+
+  it('FLEET_REDIS_URL that caps nothing names every cap variable', () => {
+    const error = configError({ ...OPENAI, ...FLEET });
+    expect(error.issues).toEqual([
+      {
+        variable:
+          'SUPABASE_FLEET_MAX_CONCURRENT or PINECONE_FLEET_MAX_CONCURRENT or OPENAI_FLEET_MAX_CONCURRENT or DATABASE_FLEET_MAX_CONCURRENT',
+        problem: 'one of them must be set because FLEET_REDIS_URL is set',
+      },
+    ]);
+  });
+
+  it('a cap on an upstream that is not configured names the cap and what to set', () => {
+    const error = configError({
+      ...OPENAI,
+      ...FLEET,
+      OPENAI_FLEET_MAX_CONCURRENT: '5',
+      PINECONE_FLEET_MAX_CONCURRENT: '5',
+    });
+    expect(error.issues).toEqual([
+      {
+        variable: 'PINECONE_FLEET_MAX_CONCURRENT',
+        problem: 'caps nothing: pinecone is not configured (set PINECONE_API_KEY)',
+      },
+    ]);
+  });
+
+  it('keeps FLEET_REDIS_URL out of JSON and describeConfig shows it redacted', () => {
+    const config = loadConfig({ ...OPENAI, ...FLEET, OPENAI_FLEET_MAX_CONCURRENT: '5' });
+    expect(JSON.stringify(config)).not.toContain(REDIS_PASSWORD);
+    expect(describeConfig(config).fleet).toEqual({
+      leaseMs: 10_000,
+      onUnavailable: 'local',
+      redisUrl: 'redis://:***@redis.internal:6379/0',
+    });
   });
 });

@@ -6,7 +6,9 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createClients,
   createPgPool,
+  loadConfig,
   PgAcquireTimeoutError,
   PoolAcquireTimeoutError,
   PoolConfigError,
@@ -50,7 +52,11 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     await redis?.close();
   });
 
-  function fleetPool(origin: string, fleet: Partial<NonNullable<PoolOptions['fleet']>>, extra: Partial<PoolOptions> = {}) {
+  function fleetPool(
+    origin: string,
+    fleet: Partial<NonNullable<PoolOptions['fleet']>>,
+    extra: Partial<PoolOptions> = {},
+  ) {
     const registry = new Registry();
     const pool = cleanup.pool({
       name: extra.name ?? 'fleet_test',
@@ -87,38 +93,70 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
 
   describe('gives the lease back on every path', () => {
     /** The request's own failure is the path under test, not the test's: it settles either way. */
-    const settled = (request: Promise<unknown>) => request.then(() => 'fulfilled', () => 'rejected');
+    const settled = (request: Promise<unknown>) =>
+      request.then(
+        () => 'fulfilled',
+        () => 'rejected',
+      );
     const paths: Array<[string, (origin: string, key: string) => Promise<unknown>]> = [
-      ['a response read to its end', async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/ok`)).text()],
-      ['an error status', async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/fail`)).text()],
-      ['a connection refused', async (_origin, key) => settled(fleetPool('http://127.0.0.1:1', { key }).pool.fetch('http://127.0.0.1:1/'))],
-      ['the caller aborting while the upstream holds the request', async (origin, key) => {
-        const controller = new AbortController();
-        const pending = settled(fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: controller.signal }));
-        await until(async () => (await leasesInRedis(key)) === 1);
-        controller.abort();
-        return pending;
-      }],
-      ['AbortSignal.timeout (a TimeoutError, not an AbortError)', async (origin, key) =>
-        settled(fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: AbortSignal.timeout(50) })),
+      [
+        'a response read to its end',
+        async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/ok`)).text(),
       ],
-      ['the requestMs deadline', async (origin, key) =>
-        settled(fleetPool(origin, { key }, { timeouts: { requestMs: 50 } }).pool.fetch(`${origin}/park`)),
+      [
+        'an error status',
+        async (origin, key) => (await fleetPool(origin, { key }).pool.fetch(`${origin}/fail`)).text(),
       ],
-      ['a body nobody reads, cut off by requestMs', async (origin, key) => {
-        const response = await fleetPool(origin, { key }, { timeouts: { requestMs: 100 } }).pool.fetch(`${origin}/stall`);
-        return settled(response.arrayBuffer());
-      }],
-      ['run() whose function throws', async (origin, key) =>
-        settled(fleetPool(origin, { key }).pool.run('job', () => Promise.reject(new Error('job failed')))),
+      [
+        'a connection refused',
+        async (_origin, key) => settled(fleetPool('http://127.0.0.1:1', { key }).pool.fetch('http://127.0.0.1:1/')),
       ],
-      ['close() cutting off a request at its deadline', async (origin, key) => {
-        const { pool } = fleetPool(origin, { key });
-        const pending = settled(pool.fetch(`${origin}/park`));
-        await until(async () => (await leasesInRedis(key)) === 1);
-        await pool.close(50);
-        return pending;
-      }],
+      [
+        'the caller aborting while the upstream holds the request',
+        async (origin, key) => {
+          const controller = new AbortController();
+          const pending = settled(
+            fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: controller.signal }),
+          );
+          await until(async () => (await leasesInRedis(key)) === 1);
+          controller.abort();
+          return pending;
+        },
+      ],
+      [
+        'AbortSignal.timeout (a TimeoutError, not an AbortError)',
+        async (origin, key) =>
+          settled(fleetPool(origin, { key }).pool.fetch(`${origin}/park`, { signal: AbortSignal.timeout(50) })),
+      ],
+      [
+        'the requestMs deadline',
+        async (origin, key) =>
+          settled(fleetPool(origin, { key }, { timeouts: { requestMs: 50 } }).pool.fetch(`${origin}/park`)),
+      ],
+      [
+        'a body nobody reads, cut off by requestMs',
+        async (origin, key) => {
+          const response = await fleetPool(origin, { key }, { timeouts: { requestMs: 100 } }).pool.fetch(
+            `${origin}/stall`,
+          );
+          return settled(response.arrayBuffer());
+        },
+      ],
+      [
+        'run() whose function throws',
+        async (origin, key) =>
+          settled(fleetPool(origin, { key }).pool.run('job', () => Promise.reject(new Error('job failed')))),
+      ],
+      [
+        'close() cutting off a request at its deadline',
+        async (origin, key) => {
+          const { pool } = fleetPool(origin, { key });
+          const pending = settled(pool.fetch(`${origin}/park`));
+          await until(async () => (await leasesInRedis(key)) === 1);
+          await pool.close(50);
+          return pending;
+        },
+      ],
     ];
     it.each(paths)('%s', async (_name, request) => {
       const parked = parkedResponses();
@@ -139,7 +177,11 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     const parked = parkedResponses();
     const upstream = await cleanup.upstream(parked.handler);
     cleanup.defer(async () => parked.releaseAll());
-    const { pool, registry } = fleetPool(upstream.origin, { key: freshKey(), maxConcurrent: 1 }, { timeouts: { acquireMs: 150 } });
+    const { pool, registry } = fleetPool(
+      upstream.origin,
+      { key: freshKey(), maxConcurrent: 1 },
+      { timeouts: { acquireMs: 150 } },
+    );
     const first = pool.fetch(`${upstream.origin}/`);
     await upstream.waitForRequests(1);
     const startedAt = performance.now();
@@ -171,7 +213,13 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     await until(() => pool.stats().pendingRequests === 1);
     controller.abort(new Error('user went away'));
     await expect(second).rejects.toThrow('user went away');
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'fleet_test', operation: 'get', reason: 'aborted' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'fleet_test',
+        operation: 'get',
+        reason: 'aborted',
+      }),
+    ).toBe(1);
     expect(await leasesInRedis(key)).toBe(1);
     parked.releaseAll();
     await (await first).text();
@@ -189,17 +237,32 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     // Fast: no wait for acquireMs (5 s by default) nor for ioredis' reconnect attempts.
     expect(performance.now() - startedAt).toBeLessThan(1_000);
     expect(upstream.requests).toBe(0);
-    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'fleet_test', operation: 'get', reason: 'other' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'fleet_test',
+        operation: 'get',
+        reason: 'other',
+      }),
+    ).toBe(1);
   });
 
   it("runs requests under the local bound under onUnavailable 'local', counted each time and logged once", async () => {
     const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
     const warnings: string[] = [];
-    const { pool, registry } = fleetPool(upstream.origin, { redis: NO_REDIS, logger: { warn: (_o, msg) => warnings.push(msg) } });
+    const { pool, registry } = fleetPool(upstream.origin, {
+      redis: NO_REDIS,
+      logger: { warn: (_o, msg) => warnings.push(msg) },
+    });
     for (let i = 0; i < 3; i++) expect(await (await pool.fetch(`${upstream.origin}/`)).text()).toBe('ok');
-    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' })).toBe(3);
-    expect(warnings).toEqual(['Pool "fleet_test" cannot reach Redis for fleet budget "fleet_test": requests run under the local bound only until it answers again']);
+    expect(
+      await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'unavailable' }),
+    ).toBe(3);
+    expect(warnings).toEqual([
+      'Pool "fleet_test" cannot reach Redis for fleet budget "fleet_test": requests run under the local bound only until it answers again',
+    ]);
     for (const reason of ['renewal_failed', 'lease_lost', 'release_failed']) {
       expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason })).toBe(0);
     }
@@ -207,12 +270,21 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
 
   it('refuses fleet options it cannot honour, naming the option and never the URL', () => {
     const origin = 'http://127.0.0.1:1';
-    const build = (fleet: unknown) => () => cleanup.pool({ name: 'bad_fleet', origin, fleet: fleet as PoolOptions['fleet'] });
+    const build = (fleet: unknown) => () =>
+      cleanup.pool({ name: 'bad_fleet', origin, fleet: fleet as PoolOptions['fleet'] });
     expect(build({ redis: NO_REDIS })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurrent' }));
-    expect(build({ redis: NO_REDIS, maxConcurrent: 0 })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurrent' }));
-    expect(build({ redis: NO_REDIS, maxConcurrent: 1, maxConcurent: 2 })).toThrow(expect.objectContaining({ option: 'fleet.maxConcurent' }));
-    expect(build({ redis: NO_REDIS, maxConcurrent: 1, onUnavailable: 'ignore' })).toThrow(expect.objectContaining({ option: 'fleet.onUnavailable' }));
-    expect(build({ redis: NO_REDIS, maxConcurrent: 1, leaseMs: 10 })).toThrow(expect.objectContaining({ option: 'fleet.leaseMs' }));
+    expect(build({ redis: NO_REDIS, maxConcurrent: 0 })).toThrow(
+      expect.objectContaining({ option: 'fleet.maxConcurrent' }),
+    );
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, maxConcurent: 2 })).toThrow(
+      expect.objectContaining({ option: 'fleet.maxConcurent' }),
+    );
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, onUnavailable: 'ignore' })).toThrow(
+      expect.objectContaining({ option: 'fleet.onUnavailable' }),
+    );
+    expect(build({ redis: NO_REDIS, maxConcurrent: 1, leaseMs: 10 })).toThrow(
+      expect.objectContaining({ option: 'fleet.leaseMs' }),
+    );
     const badUrl = build({ redis: 'http://user:s3cret@redis:6379', maxConcurrent: 1 });
     expect(badUrl).toThrow(PoolConfigError);
     expect(badUrl).toThrow(/^(?!.*s3cret)/s);
@@ -228,7 +300,10 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await Promise.race([once(child, 'message'), exited.then((c) => Promise.reject(new Error(`exited with ${c} before acquiring: ${stderr}`)))]);
+    await Promise.race([
+      once(child, 'message'),
+      exited.then((c) => Promise.reject(new Error(`exited with ${c} before acquiring: ${stderr}`))),
+    ]);
     await own.stop();
     const code = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(resolve, 5_000, 'alive'))]);
     expect(code).not.toBe('alive');
@@ -246,10 +321,18 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     const pending = pool.fetch(`${upstream.origin}/`);
     await upstream.waitForRequests(1);
     await own.stop();
-    await until(async () => (await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'renewal_failed' })) >= 1);
+    await until(
+      async () =>
+        (await metricValue(registry, 'poolscope_fleet_errors_total', {
+          pool: 'fleet_test',
+          reason: 'renewal_failed',
+        })) >= 1,
+    );
     parked.releaseAll();
     expect(await (await pending).text()).toBe('done');
-    expect(await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'release_failed' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'release_failed' }),
+    ).toBe(1);
   });
 
   it('counts lease_lost when Redis comes back without the leases it held', async () => {
@@ -263,14 +346,51 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     await upstream.waitForRequests(1);
     await own.stop();
     await own.start();
-    await until(async () => (await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'lease_lost' })) === 1, 5_000);
+    await until(
+      async () =>
+        (await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'fleet_test', reason: 'lease_lost' })) ===
+        1,
+      5_000,
+    );
     expect(await metricValue(registry, 'poolscope_fleet_leases', { pool: 'fleet_test' })).toBe(0);
     parked.releaseAll();
     await (await pending).text();
   });
 
+  it('gives the pools of createClients their fleet budgets from the environment, keyed by pool name', async () => {
+    const registry = new Registry();
+    const clients = createClients(
+      loadConfig({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: 'http://127.0.0.1:1/v1',
+        DATABASE_URL: testDatabaseUrl(),
+        FLEET_REDIS_URL: redis.url,
+        OPENAI_FLEET_MAX_CONCURRENT: '7',
+        DATABASE_FLEET_MAX_CONCURRENT: '3',
+        FLEET_ON_UNAVAILABLE: 'reject',
+      }),
+      { registry },
+    );
+    cleanup.defer(() => clients.close());
+    expect(clients.handles.openai?.pool.options.fleet).toMatchObject({
+      key: 'openai',
+      maxConcurrent: 7,
+      onUnavailable: 'reject',
+    });
+    expect(await metricValue(registry, 'poolscope_fleet_max_concurrent', { pool: 'openai' })).toBe(7);
+    expect(await metricValue(registry, 'poolscope_fleet_max_concurrent', { pool: 'postgres' })).toBe(3);
+    expect(
+      await metricValue(registry, 'poolscope_fleet_errors_total', { pool: 'postgres', reason: 'unavailable' }),
+    ).toBe(0);
+  });
+
   describe('on a Postgres pool', () => {
-    async function fleetPgPool(name: string, key: string, maxConcurrent: number, connectionTimeoutMs = 5_000): Promise<{ pool: PgPool; registry: Registry }> {
+    async function fleetPgPool(
+      name: string,
+      key: string,
+      maxConcurrent: number,
+      connectionTimeoutMs = 5_000,
+    ): Promise<{ pool: PgPool; registry: Registry }> {
       const registry = new Registry();
       const pool = await createPgPool({
         name,

@@ -10,6 +10,7 @@ import { metricsFor } from '../metrics/families.js';
 import { registry as defaultRegistry } from '../metrics/registry.js';
 import { loadPeer } from '../peers.js';
 import type { PoolOptions, TlsOptions } from '../pool/options.js';
+import { fleetOptionsFromConfig } from '../config/pool-options.js';
 import type { UpstreamPool } from '../pool/pool.js';
 import { poolName } from '../pool/validate.js';
 import {
@@ -102,11 +103,11 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   const prefix = options.poolPrefix === undefined ? '' : `${poolName(options.poolPrefix)}_`;
   const name = (base: string) => `${prefix}${base}`;
   const release = metrics.reserve(plannedNames(config).map(name), 'poolPrefix');
-  const setupFor = (overrides: Partial<PoolOptions> | undefined): UpstreamSetup => ({
-    metrics,
-    name,
-    overrides: options.tls ? { tls: options.tls, ...overrides } : overrides,
-  });
+  const setupFor = (overrides: Partial<PoolOptions> | undefined, fleetMaxConcurrent?: number): UpstreamSetup => {
+    // The environment's fleet budget first, so an app's own `poolOptions.<upstream>.fleet` replaces it.
+    const layered = { ...fleetOptionsFromConfig(config.fleet, fleetMaxConcurrent), ...overrides };
+    return { metrics, name, overrides: options.tls ? { tls: options.tls, ...layered } : layered };
+  };
 
   const built: Array<UpstreamPool | PgPool> = [];
   let supabase: SupabaseClientsHandle | undefined;
@@ -116,18 +117,24 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   let postgresMissing: PoolConfigError | undefined;
   try {
     if (config.supabase) {
-      supabase = createSupabaseClients(config.supabase, setupFor(options.poolOptions?.supabase));
+      supabase = createSupabaseClients(
+        config.supabase,
+        setupFor(options.poolOptions?.supabase, config.supabase.fleetMaxConcurrent),
+      );
       built.push(supabase.pool);
     }
     if (config.openai) {
       openai = createOpenAIClient(config.openai, {
-        ...setupFor(options.poolOptions?.openai),
+        ...setupFor(options.poolOptions?.openai, config.openai.fleetMaxConcurrent),
         ...(options.openaiTimeoutMs !== undefined && { timeoutMs: options.openaiTimeoutMs }),
       });
       built.push(openai.pool);
     }
     if (config.pinecone) {
-      pinecone = createPineconeClient(config.pinecone, setupFor(options.poolOptions?.pinecone));
+      pinecone = createPineconeClient(
+        config.pinecone,
+        setupFor(options.poolOptions?.pinecone, config.pinecone.fleetMaxConcurrent),
+      );
       built.push(pinecone.controlPool);
     }
     if (config.database) {
@@ -143,6 +150,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
       if (pg) {
         postgres = createPgPoolSync(pg, {
           ...pgPoolOptionsFromConfig(config.database),
+          ...fleetOptionsFromConfig(config.fleet, config.database.fleetMaxConcurrent),
           ...options.poolOptions?.postgres,
           name: pgName,
           registry: metrics.registry,
@@ -214,10 +222,13 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   if (pineconeFacade) checks.push(['pinecone', (ms) => pineconeFacade.healthCheck(ms)]);
 
   const pools = (): MonitoredPool[] =>
-    [supabase?.pool, pinecone?.pool(), pinecone?.controlPool, openai?.pool, postgres].filter((p): p is NonNullable<typeof p> => p !== undefined);
+    [supabase?.pool, pinecone?.pool(), pinecone?.controlPool, openai?.pool, postgres].filter(
+      (p): p is NonNullable<typeof p> => p !== undefined,
+    );
 
   const sdk: SdkClients = {};
-  const expose = (key: keyof SdkClients, read: () => unknown) => Object.defineProperty(sdk, key, { get: read, enumerable: true });
+  const expose = (key: keyof SdkClients, read: () => unknown) =>
+    Object.defineProperty(sdk, key, { get: read, enumerable: true });
   if (supabase?.config.anonKey) expose('supabase', () => supabase.client);
   if (supabase?.config.serviceRoleKey) expose('supabaseAdmin', () => supabase.adminClient);
   if (openai) expose('openai', () => openai.client);
@@ -257,7 +268,9 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
     pineconeIndex: () =>
       pinecone
         ? pinecone.index()
-        : Promise.reject(new ConfigError([{ variable: 'PINECONE_API_KEY', problem: 'is not set: the Pinecone index needs it' }])),
+        : Promise.reject(
+            new ConfigError([{ variable: 'PINECONE_API_KEY', problem: 'is not set: the Pinecone index needs it' }]),
+          ),
     healthInput(): HealthInput {
       const upstreams: HealthInput['upstreams'] = {};
       for (const [pool, result] of lastHealth) {

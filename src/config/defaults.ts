@@ -12,7 +12,12 @@ export interface PoolProfileSizes {
 export const POOL_PROFILES = {
   dev: { SUPABASE_POOL_SIZE: 10, SUPABASE_MAX_KEEPALIVE: 20, PINECONE_POOL_SIZE: 5, PINECONE_POOL_MAXSIZE: 10 },
   'prod-low': { SUPABASE_POOL_SIZE: 20, SUPABASE_MAX_KEEPALIVE: 50, PINECONE_POOL_SIZE: 10, PINECONE_POOL_MAXSIZE: 20 },
-  'prod-high': { SUPABASE_POOL_SIZE: 50, SUPABASE_MAX_KEEPALIVE: 100, PINECONE_POOL_SIZE: 20, PINECONE_POOL_MAXSIZE: 40 },
+  'prod-high': {
+    SUPABASE_POOL_SIZE: 50,
+    SUPABASE_MAX_KEEPALIVE: 100,
+    PINECONE_POOL_SIZE: 20,
+    PINECONE_POOL_MAXSIZE: 40,
+  },
 } as const satisfies Record<PoolProfile, PoolProfileSizes>;
 
 /** Defaults of the variables that have one. Without a profile the pool sizes equal `prod-low`. */
@@ -31,6 +36,8 @@ export const ENV_DEFAULTS = {
   DATABASE_STATEMENT_TIMEOUT_MS: 30_000,
   DATABASE_MAX_LIFETIME_MS: 1_800_000,
   DATABASE_KEEPALIVE_INTERVAL_MS: 120_000,
+  FLEET_LEASE_MS: 10_000,
+  FLEET_ON_UNAVAILABLE: 'local',
   HOST: '127.0.0.1',
   PORT: 9464,
   METRICS_AUTH: false,

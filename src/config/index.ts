@@ -13,4 +13,5 @@ export type {
   PineconeConfig,
   OpenAIConfig,
   DatabaseConfig,
+  FleetConfig,
 } from './types.js';

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigIssue } from '../errors/index.js';
 import { ENV_SCHEMA, type EnvValues, type EnvVariable } from './schema.js';
 import type {
   DatabaseConfig,
+  FleetConfig,
   OpenAIConfig,
   PineconeConfig,
   PoolscopeConfig,
@@ -50,6 +51,13 @@ function parseValues(raw: RawEnv, issues: ConfigIssue[]): EnvValues {
 }
 
 const SUPABASE_KEYS = ['SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY'] as const;
+/** Each upstream's fleet cap, the upstream, and the variable that configures that upstream. */
+const FLEET_CAPS = [
+  ['SUPABASE_FLEET_MAX_CONCURRENT', 'supabase', 'SUPABASE_URL'],
+  ['PINECONE_FLEET_MAX_CONCURRENT', 'pinecone', 'PINECONE_API_KEY'],
+  ['OPENAI_FLEET_MAX_CONCURRENT', 'openai', 'OPENAI_API_KEY'],
+  ['DATABASE_FLEET_MAX_CONCURRENT', 'database', 'DATABASE_URL'],
+] as const satisfies ReadonlyArray<readonly [EnvVariable, keyof ReturnType<typeof configured>, EnvVariable]>;
 const PINECONE_TARGETS = ['PINECONE_INDEX_HOST', 'PINECONE_INDEX_NAME', 'PINECONE_CONTROLLER_HOST'] as const;
 
 function isSet(raw: RawEnv, names: readonly EnvVariable[]): EnvVariable[] {
@@ -78,14 +86,21 @@ function relationIssues(raw: RawEnv, values: EnvValues): ConfigIssue[] {
     issues.push({ variable: 'SUPABASE_URL', problem: `must be set because ${because(supabaseKeys)}` });
   }
   if (raw.SUPABASE_URL !== undefined && supabaseKeys.length === 0) {
-    issues.push({ variable: SUPABASE_KEYS.join(' or '), problem: 'one of them must be set because SUPABASE_URL is set' });
+    issues.push({
+      variable: SUPABASE_KEYS.join(' or '),
+      problem: 'one of them must be set because SUPABASE_URL is set',
+    });
   }
 
   const pineconeTargets = isSet(raw, PINECONE_TARGETS);
   if (pineconeTargets.length > 0 && raw.PINECONE_API_KEY === undefined) {
     issues.push({ variable: 'PINECONE_API_KEY', problem: `must be set because ${because(pineconeTargets)}` });
   }
-  if (raw.PINECONE_API_KEY !== undefined && raw.PINECONE_INDEX_HOST === undefined && raw.PINECONE_INDEX_NAME === undefined) {
+  if (
+    raw.PINECONE_API_KEY !== undefined &&
+    raw.PINECONE_INDEX_HOST === undefined &&
+    raw.PINECONE_INDEX_NAME === undefined
+  ) {
     issues.push({
       variable: 'PINECONE_INDEX_HOST or PINECONE_INDEX_NAME',
       problem: 'one of them must be set because PINECONE_API_KEY is set',
@@ -109,10 +124,31 @@ function relationIssues(raw: RawEnv, values: EnvValues): ConfigIssue[] {
   }
 
   const upstreams = configured(raw);
+  const caps = isSet(
+    raw,
+    FLEET_CAPS.map(([cap]) => cap),
+  );
+  const fleetSettings = isSet(raw, ['FLEET_LEASE_MS', 'FLEET_ON_UNAVAILABLE', ...caps]);
+  if (fleetSettings.length > 0 && raw.FLEET_REDIS_URL === undefined) {
+    issues.push({ variable: 'FLEET_REDIS_URL', problem: `must be set because ${because(fleetSettings)}` });
+  }
+  // A Redis URL that caps nothing would look like a fleet budget that is not there.
+  if (raw.FLEET_REDIS_URL !== undefined && caps.length === 0) {
+    issues.push({
+      variable: FLEET_CAPS.map(([cap]) => cap).join(' or '),
+      problem: 'one of them must be set because FLEET_REDIS_URL is set',
+    });
+  }
+  for (const [cap, upstream, enable] of FLEET_CAPS) {
+    if (raw[cap] !== undefined && !upstreams[upstream])
+      issues.push({ variable: cap, problem: `caps nothing: ${upstream} is not configured (set ${enable})` });
+  }
+
   if (values.POOLSCOPE_MODE === 'live' && !Object.values(upstreams).some(Boolean)) {
     issues.push({
       variable: 'POOLSCOPE_MODE',
-      problem: 'is live but no upstream is configured: set SUPABASE_URL, PINECONE_API_KEY, OPENAI_API_KEY or DATABASE_URL',
+      problem:
+        'is live but no upstream is configured: set SUPABASE_URL, PINECONE_API_KEY, OPENAI_API_KEY or DATABASE_URL',
     });
   }
   return issues;
@@ -124,7 +160,8 @@ function relationIssues(raw: RawEnv, values: EnvValues): ConfigIssue[] {
  */
 function withSecrets<T extends object>(section: T, secrets: Record<string, string | undefined>): T {
   for (const [key, value] of Object.entries(secrets)) {
-    if (value !== undefined) Object.defineProperty(section, key, { value, enumerable: false, writable: true, configurable: true });
+    if (value !== undefined)
+      Object.defineProperty(section, key, { value, enumerable: false, writable: true, configurable: true });
   }
   return section;
 }
@@ -148,7 +185,12 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
 
   const config: PoolscopeConfig = {
     // An explicit `demo` wins over configured upstreams, as `--demo` does: the operator asked for the demo.
-    mode: v.POOLSCOPE_MODE === 'demo' ? 'demo' : Object.values(upstreams).some(Boolean) || v.POOLSCOPE_MODE === 'live' ? 'live' : 'demo',
+    mode:
+      v.POOLSCOPE_MODE === 'demo'
+        ? 'demo'
+        : Object.values(upstreams).some(Boolean) || v.POOLSCOPE_MODE === 'live'
+          ? 'live'
+          : 'demo',
     service,
   };
   if (v.POOL_PROFILE !== undefined) config.profile = v.POOL_PROFILE;
@@ -161,6 +203,7 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
         maxKeepAlive: v.SUPABASE_MAX_KEEPALIVE ?? preset.SUPABASE_MAX_KEEPALIVE,
         timeoutSeconds: v.SUPABASE_TIMEOUT ?? ENV_DEFAULTS.SUPABASE_TIMEOUT,
         tables: v.SUPABASE_TABLES ?? [],
+        ...(v.SUPABASE_FLEET_MAX_CONCURRENT !== undefined && { fleetMaxConcurrent: v.SUPABASE_FLEET_MAX_CONCURRENT }),
       },
       { anonKey: v.SUPABASE_ANON_KEY, serviceRoleKey: v.SUPABASE_SERVICE_ROLE_KEY },
     );
@@ -175,6 +218,7 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
     if (v.PINECONE_INDEX_NAME !== undefined) pinecone.indexName = v.PINECONE_INDEX_NAME;
     if (v.PINECONE_INDEX_HOST !== undefined) pinecone.indexHost = v.PINECONE_INDEX_HOST;
     if (v.PINECONE_CONTROLLER_HOST !== undefined) pinecone.controllerHost = v.PINECONE_CONTROLLER_HOST;
+    if (v.PINECONE_FLEET_MAX_CONCURRENT !== undefined) pinecone.fleetMaxConcurrent = v.PINECONE_FLEET_MAX_CONCURRENT;
     config.pinecone = withSecrets(pinecone as PineconeConfig, { apiKey: required(v.PINECONE_API_KEY) });
   }
 
@@ -188,6 +232,7 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
       maxRetries: v.OPENAI_MAX_RETRIES ?? ENV_DEFAULTS.OPENAI_MAX_RETRIES,
     };
     if (v.OPENAI_MODELS !== undefined) openai.models = v.OPENAI_MODELS;
+    if (v.OPENAI_FLEET_MAX_CONCURRENT !== undefined) openai.fleetMaxConcurrent = v.OPENAI_FLEET_MAX_CONCURRENT;
     config.openai = withSecrets(openai as OpenAIConfig, { apiKey: required(v.OPENAI_API_KEY) });
   }
 
@@ -200,14 +245,24 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
       statementTimeoutMs: v.DATABASE_STATEMENT_TIMEOUT_MS ?? ENV_DEFAULTS.DATABASE_STATEMENT_TIMEOUT_MS,
       maxLifetimeMs: v.DATABASE_MAX_LIFETIME_MS ?? ENV_DEFAULTS.DATABASE_MAX_LIFETIME_MS,
       keepAliveIntervalMs: v.DATABASE_KEEPALIVE_INTERVAL_MS ?? ENV_DEFAULTS.DATABASE_KEEPALIVE_INTERVAL_MS,
+      ...(v.DATABASE_FLEET_MAX_CONCURRENT !== undefined && { fleetMaxConcurrent: v.DATABASE_FLEET_MAX_CONCURRENT }),
     };
     config.database = withSecrets(database as DatabaseConfig, { url: required(v.DATABASE_URL) });
+  }
+
+  if (v.FLEET_REDIS_URL !== undefined) {
+    const fleet: Omit<FleetConfig, 'redisUrl'> = {
+      leaseMs: v.FLEET_LEASE_MS ?? ENV_DEFAULTS.FLEET_LEASE_MS,
+      onUnavailable: v.FLEET_ON_UNAVAILABLE ?? ENV_DEFAULTS.FLEET_ON_UNAVAILABLE,
+    };
+    config.fleet = withSecrets(fleet as FleetConfig, { redisUrl: v.FLEET_REDIS_URL });
   }
   return config;
 }
 
 function required<T>(value: T | undefined): T {
   // The relation rules guarantee presence before `build` runs; this guards against a rule going missing.
-  if (value === undefined) throw new Error('poolscope: configuration invariant broken (a required variable is missing)');
+  if (value === undefined)
+    throw new Error('poolscope: configuration invariant broken (a required variable is missing)');
   return value;
 }

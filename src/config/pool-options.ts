@@ -5,7 +5,8 @@
  */
 import { PoolConfigError } from '../errors/index.js';
 import type { PoolOptions, PoolTimeouts } from '../pool/options.js';
-import type { OpenAIConfig, PineconeConfig, SupabaseConfig } from './types.js';
+import type { FleetOptions } from '../fleet/options.js';
+import type { FleetConfig, OpenAIConfig, PineconeConfig, SupabaseConfig } from './types.js';
 
 /** httpx's reference setup connects within 10 s whatever the overall timeout. */
 const CONNECT_TIMEOUT_CAP_MS = 10_000;
@@ -91,8 +92,29 @@ export function openaiPoolOptions(
     origin: requireOrigin(config.baseURL, 'origin', 'openai'),
     connections: config.poolSize,
     maxConcurrent: config.maxConcurrent,
-    timeouts: { connectMs: Math.min(ms, CONNECT_TIMEOUT_CAP_MS), headersMs: ms, bodyMs: ms, acquireMs: ms, requestMs: 0 },
+    timeouts: {
+      connectMs: Math.min(ms, CONNECT_TIMEOUT_CAP_MS),
+      headersMs: ms,
+      bodyMs: ms,
+      acquireMs: ms,
+      requestMs: 0,
+    },
     retry: { maxRetries: config.maxRetries },
+  };
+}
+
+/**
+ * FLEET_REDIS_URL, FLEET_LEASE_MS, FLEET_ON_UNAVAILABLE and an upstream's `<UPSTREAM>_FLEET_MAX_CONCURRENT` →
+ * its pool's `fleet` option (the key defaults to the pool's name); nothing when either is unset.
+ */
+export function fleetOptionsFromConfig(
+  fleet: FleetConfig | undefined,
+  maxConcurrent: number | undefined,
+): { fleet?: FleetOptions } {
+  if (fleet === undefined || maxConcurrent === undefined) return {};
+  // `redisUrl` is a non-enumerable secret of the section: read by name, never spread.
+  return {
+    fleet: { redis: fleet.redisUrl, maxConcurrent, leaseMs: fleet.leaseMs, onUnavailable: fleet.onUnavailable },
   };
 }
 
@@ -100,7 +122,10 @@ export function openaiPoolOptions(
  * Layers pool options, later over earlier; `timeouts`, `retry` and `tls` merge field by field, so an override of
  * `timeouts.connectMs` keeps the environment's other phases. `retry: false` in a later layer turns retries off.
  */
-export function mergePoolOptions<T extends Partial<PoolOptions>>(base: T, ...layers: ReadonlyArray<Partial<PoolOptions> | undefined>): T {
+export function mergePoolOptions<T extends Partial<PoolOptions>>(
+  base: T,
+  ...layers: ReadonlyArray<Partial<PoolOptions> | undefined>
+): T {
   let merged: Partial<PoolOptions> = { ...base };
   for (const layer of layers) {
     if (layer === undefined) continue;
@@ -108,7 +133,8 @@ export function mergePoolOptions<T extends Partial<PoolOptions>>(base: T, ...lay
     merged = { ...merged, ...rest };
     if (timeouts !== undefined) merged.timeouts = { ...merged.timeouts, ...timeouts };
     if (tls !== undefined) merged.tls = { ...merged.tls, ...tls };
-    if (retry !== undefined) merged.retry = retry === false || merged.retry === false ? retry : { ...merged.retry, ...retry };
+    if (retry !== undefined)
+      merged.retry = retry === false || merged.retry === false ? retry : { ...merged.retry, ...retry };
   }
   return merged as T;
 }

@@ -1,4 +1,5 @@
 import type {
+  FleetConfig,
   DatabaseConfig,
   OpenAIConfig,
   PineconeConfig,
@@ -45,10 +46,14 @@ export interface DescribedConfig {
   pinecone?: Omit<PineconeConfig, 'apiKey'> & { apiKey: 'set' };
   openai?: Omit<OpenAIConfig, 'apiKey'> & { apiKey: 'set' };
   database?: DatabaseConfig;
+  fleet?: FleetConfig;
 }
 
 /** Copy of `section` without `secrets` (enumerable or not), each present one replaced by `"set"`. */
-function redactSection<T extends object, S extends keyof T & string>(section: T, secrets: readonly S[]): Described<T, S> {
+function redactSection<T extends object, S extends keyof T & string>(
+  section: T,
+  secrets: readonly S[],
+): Described<T, S> {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(section)) {
     if (!(secrets as readonly string[]).includes(key)) copy[key] = Array.isArray(value) ? [...value] : value;
@@ -69,6 +74,9 @@ export function describeConfig(config: PoolscopeConfig): DescribedConfig {
   if (config.supabase) described.supabase = redactSection(config.supabase, ['anonKey', 'serviceRoleKey']);
   if (config.pinecone) described.pinecone = { ...redactSection(config.pinecone, ['apiKey']), apiKey: 'set' };
   if (config.openai) described.openai = { ...redactSection(config.openai, ['apiKey']), apiKey: 'set' };
-  if (config.database) described.database = { ...redactSection(config.database, ['url']), url: redactUrl(config.database.url) };
+  if (config.database)
+    described.database = { ...redactSection(config.database, ['url']), url: redactUrl(config.database.url) };
+  if (config.fleet)
+    described.fleet = { ...redactSection(config.fleet, ['redisUrl']), redisUrl: redactUrl(config.fleet.redisUrl) };
   return described;
 }

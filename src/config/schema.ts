@@ -9,9 +9,18 @@ import type { LogLevel, PoolProfile, PoolscopeModeSetting } from './types.js';
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_INTEGER = 2_147_483_647;
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[];
+export const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const satisfies readonly LogLevel[];
 export const POOL_PROFILE_NAMES = ['dev', 'prod-low', 'prod-high'] as const satisfies readonly PoolProfile[];
 export const MODE_SETTINGS = ['auto', 'demo', 'live'] as const satisfies readonly PoolscopeModeSetting[];
+export const FLEET_UNAVAILABLE_POLICIES = ['local', 'reject'] as const;
 
 const MAX_LIST_NAME_LENGTH = 64;
 
@@ -35,7 +44,12 @@ function integer(min: 0 | 1, problem: string, max = MAX_INTEGER, tooLarge = `mus
 const count = () => integer(1, 'must be a positive integer');
 const countOrZero = () => integer(0, 'must be an integer, 0 or more');
 const milliseconds = () =>
-  integer(0, 'must be a whole number of milliseconds, 0 or more', MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+  integer(
+    0,
+    'must be a whole number of milliseconds, 0 or more',
+    MAX_TIMER_MS,
+    `must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`,
+  );
 
 /** Decimals allowed (`30.0`), like the reference design's Python floats; at least 1 ms. */
 function seconds() {
@@ -89,7 +103,8 @@ function host(example: string) {
   return text((value) => {
     const url = parseUrl(HAS_SCHEME.test(value) ? value : `https://${value}`);
     const problem = `must be a host name such as ${example}, or an http(s) URL of one`;
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return problem;
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '')
+      return problem;
     if (url.username || url.password) return 'must not contain a username or password';
     if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
       return 'must be a host only (no path, query or fragment)';
@@ -104,7 +119,8 @@ function postgresUrl() {
     if (url === undefined) {
       return 'must be a postgres:// or postgresql:// URL (percent-encode special characters in the password)';
     }
-    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return 'must start with postgres:// or postgresql://';
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      return 'must start with postgres:// or postgresql://';
     return undefined;
   });
 }
@@ -114,12 +130,39 @@ function nameList() {
   const problem = `must be a comma-separated list of names without spaces, each at most ${MAX_LIST_NAME_LENGTH} characters`;
   return z
     .string()
-    .transform((value) => [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))])
+    .transform((value) => [
+      ...new Set(
+        value
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== ''),
+      ),
+    ])
     .refine((names) => names.length > 0, { error: 'must name at least one entry', abort: true })
     .refine((names) => names.every((name) => name.length <= MAX_LIST_NAME_LENGTH && !WHITESPACE.test(name)), {
       error: problem,
     });
 }
+
+/** A redis:// or rediss:// URL; it may carry a password, so it is a secret of the config. */
+function redisUrl() {
+  return text((value) => {
+    const url = parseUrl(value);
+    if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+      return 'must be a redis:// or rediss:// URL such as redis://redis:6379/0 (percent-encode special characters in the password)';
+    }
+    return url.hostname === '' ? 'must name a host' : undefined;
+  });
+}
+
+/** At least 30 ms: held leases are renewed every third of it. */
+const leaseMs = () =>
+  integer(
+    1,
+    'must be a whole number of milliseconds, 30 or more',
+    MAX_TIMER_MS,
+    `must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`,
+  ).refine((n) => n >= 30, { error: 'must be a whole number of milliseconds, 30 or more' });
 
 const boolean = () =>
   z
@@ -137,6 +180,7 @@ export const ENV_SCHEMA = {
   SUPABASE_MAX_KEEPALIVE: countOrZero(),
   SUPABASE_TIMEOUT: seconds(),
   SUPABASE_TABLES: nameList(),
+  SUPABASE_FLEET_MAX_CONCURRENT: count(),
 
   PINECONE_API_KEY: secret(),
   PINECONE_INDEX_NAME: text((value) => (WHITESPACE.test(value) ? 'must not contain spaces' : undefined)),
@@ -145,6 +189,7 @@ export const ENV_SCHEMA = {
   PINECONE_POOL_SIZE: count(),
   PINECONE_POOL_MAXSIZE: count(),
   PINECONE_POOL_TIMEOUT: seconds(),
+  PINECONE_FLEET_MAX_CONCURRENT: count(),
 
   OPENAI_API_KEY: secret(),
   OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
@@ -153,6 +198,7 @@ export const ENV_SCHEMA = {
   OPENAI_TIMEOUT: seconds(),
   OPENAI_MAX_RETRIES: countOrZero(),
   OPENAI_MODELS: nameList(),
+  OPENAI_FLEET_MAX_CONCURRENT: count(),
 
   DATABASE_URL: postgresUrl(),
   DATABASE_POOL_SIZE: count(),
@@ -162,11 +208,22 @@ export const ENV_SCHEMA = {
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds(),
   DATABASE_MAX_LIFETIME_MS: milliseconds(),
   DATABASE_KEEPALIVE_INTERVAL_MS: milliseconds(),
+  DATABASE_FLEET_MAX_CONCURRENT: count(),
 
-  HOST: text((value) => (WHITESPACE.test(value) || value.includes('/') ? 'must be a host name or IP address' : undefined)),
+  FLEET_REDIS_URL: redisUrl(),
+  FLEET_LEASE_MS: leaseMs(),
+  FLEET_ON_UNAVAILABLE: oneOf(FLEET_UNAVAILABLE_POLICIES),
+
+  HOST: text((value) =>
+    WHITESPACE.test(value) || value.includes('/') ? 'must be a host name or IP address' : undefined,
+  ),
   PORT: integer(0, 'must be an integer port from 0 to 65535', 65_535, 'must be an integer port from 0 to 65535'),
   MONITORING_TOKEN: text((value) =>
-    value.length < 16 ? 'must be at least 16 characters long' : WHITESPACE.test(value) ? 'must not contain spaces or line breaks' : undefined,
+    value.length < 16
+      ? 'must be at least 16 characters long'
+      : WHITESPACE.test(value)
+        ? 'must not contain spaces or line breaks'
+        : undefined,
   ),
   METRICS_AUTH: boolean(),
   HEALTH_INTERVAL_SECONDS: seconds(),

@@ -41,6 +41,8 @@ export interface SupabaseConfig {
   timeoutSeconds: number;
   /** `SUPABASE_TABLES`: table names allowed in operation labels; empty when unset. */
   tables: string[];
+  /** `SUPABASE_FLEET_MAX_CONCURRENT`: the fleet-wide cap in Redis (`FLEET_REDIS_URL`); absent when unset. */
+  fleetMaxConcurrent?: number;
 }
 
 export interface PineconeConfig {
@@ -58,6 +60,8 @@ export interface PineconeConfig {
   poolMaxSize: number;
   /** `PINECONE_POOL_TIMEOUT` */
   timeoutSeconds: number;
+  /** `PINECONE_FLEET_MAX_CONCURRENT`: the data plane's fleet-wide cap in Redis; absent when unset. */
+  fleetMaxConcurrent?: number;
 }
 
 export interface OpenAIConfig {
@@ -75,6 +79,8 @@ export interface OpenAIConfig {
   maxRetries: number;
   /** `OPENAI_MODELS`: overrides the default model allow-list for labels; absent when unset. */
   models?: string[];
+  /** `OPENAI_FLEET_MAX_CONCURRENT`: the fleet-wide cap in Redis; absent when unset. */
+  fleetMaxConcurrent?: number;
 }
 
 export interface DatabaseConfig {
@@ -94,6 +100,18 @@ export interface DatabaseConfig {
   maxLifetimeMs: number;
   /** `DATABASE_KEEPALIVE_INTERVAL_MS` */
   keepAliveIntervalMs: number;
+  /** `DATABASE_FLEET_MAX_CONCURRENT`: the fleet-wide cap on checkouts in Redis; absent when unset. */
+  fleetMaxConcurrent?: number;
+}
+
+/** The fleet budget's Redis, shared by every upstream with a `<UPSTREAM>_FLEET_MAX_CONCURRENT`. */
+export interface FleetConfig {
+  /** `FLEET_REDIS_URL`. May carry a password: not enumerable; log `redactUrl(redisUrl)`. */
+  redisUrl: string;
+  /** `FLEET_LEASE_MS` */
+  leaseMs: number;
+  /** `FLEET_ON_UNAVAILABLE` */
+  onUnavailable: 'local' | 'reject';
 }
 
 export interface PoolscopeConfig {
@@ -106,4 +124,6 @@ export interface PoolscopeConfig {
   pinecone?: PineconeConfig;
   openai?: OpenAIConfig;
   database?: DatabaseConfig;
+  /** Present when `FLEET_REDIS_URL` is set. */
+  fleet?: FleetConfig;
 }
