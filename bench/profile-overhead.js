@@ -46,7 +46,9 @@ while (now() < deadline) {
   requests += 1000;
 }
 const elapsed = (now() - t0) / 1000;
-process.stderr.write(`${variant}: ${requests} requests in ${round(elapsed, 1)} s = ${round(requests / elapsed, 0)} req/s\n`);
+process.stderr.write(
+  `${variant}: ${requests} requests in ${round(elapsed, 1)} s = ${round(requests / elapsed, 0)} req/s\n`,
+);
 await pool.close();
 await raw.close();
 await upstream.close();

@@ -54,9 +54,11 @@ const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) 
 const memoryRequests = values['memory-requests'] ? Number(values['memory-requests']) : undefined;
 if (only) {
   const unknown = [...only].filter((id) => !SCENARIOS.some((s) => s.id === id));
-  if (unknown.length > 0) fail(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  if (unknown.length > 0)
+    fail(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
 }
-if (memoryRequests !== undefined && !(Number.isInteger(memoryRequests) && memoryRequests > 0)) fail('--memory-requests must be a positive integer');
+if (memoryRequests !== undefined && !(Number.isInteger(memoryRequests) && memoryRequests > 0))
+  fail('--memory-requests must be a positive integer');
 if (!isNodesOwnAgent(Agent)) fail("Node's own fetch dispatcher could not be captured (was undici imported first?)");
 
 /** A scenario that runs past this is reported as failed; each is bounded by its counts well before. */
@@ -86,7 +88,11 @@ try {
       log(`${scenario.id}: done in ${round((now() - start) / 1000, 1)} s`);
     } catch (error) {
       failed++;
-      scenarios[scenario.id] = { title: scenario.title, durationMs: round(now() - start, 0), error: String(error?.stack ?? error) };
+      scenarios[scenario.id] = {
+        title: scenario.title,
+        durationMs: round(now() - start, 0),
+        error: String(error?.stack ?? error),
+      };
       log(`${scenario.id}: FAILED ${error?.stack ?? error}`);
     } finally {
       clearTimeout(timer);
@@ -102,7 +108,8 @@ const results = {
   startedAt,
   durationMs: round(now() - t0, 0),
   // How to get these results again: the plain full run is `npm run bench`, anything else its own command line.
-  command: process.argv.length > 2 ? `node --expose-gc bench/run.js ${process.argv.slice(2).join(' ')}` : 'npm run bench',
+  command:
+    process.argv.length > 2 ? `node --expose-gc bench/run.js ${process.argv.slice(2).join(' ')}` : 'npm run bench',
   machine: machineInfo(),
   claims: headlineRows(scenarios).map(([claim, measured]) => ({ claim, measured })),
   scenarios,

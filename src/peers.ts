@@ -15,7 +15,9 @@ export function loadPeer<T>(name: Peer, pool?: string): T {
   try {
     return requirePeer(name) as T;
   } catch (error) {
-    const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${name}'`);
+    const missing =
+      (error as { code?: string }).code === 'MODULE_NOT_FOUND' &&
+      String((error as Error).message).includes(`'${name}'`);
     const problem = missing
       ? `the optional peer dependency "${name}" is not installed: npm install ${name}`
       : `the optional peer dependency "${name}" is installed but failed to load`;

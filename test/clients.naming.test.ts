@@ -16,7 +16,12 @@ describe('operation names are bounded and never carry ids', () => {
     ['GET', 'https://p.supabase.co/rest/v1/uploads?select=*&id=eq.42', {}, 'select:uploads'],
     ['GET', 'https://p.supabase.co/rest/v1/secret_table_123?id=eq.1', {}, 'select'],
     ['POST', 'https://p.supabase.co/rest/v1/uploads', {}, 'insert:uploads'],
-    ['POST', 'https://p.supabase.co/rest/v1/uploads', { prefer: 'resolution=merge-duplicates,return=representation' }, 'upsert:uploads'],
+    [
+      'POST',
+      'https://p.supabase.co/rest/v1/uploads',
+      { prefer: 'resolution=merge-duplicates,return=representation' },
+      'upsert:uploads',
+    ],
     ['PATCH', 'https://p.supabase.co/rest/v1/users?id=eq.7', {}, 'update'],
     ['DELETE', 'https://p.supabase.co/rest/v1/uploads?id=eq.7', {}, 'delete:uploads'],
     ['POST', 'https://p.supabase.co/rest/v1/rpc/do_thing', {}, 'rpc'],

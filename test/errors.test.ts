@@ -125,8 +125,16 @@ describe('error brands', () => {
 describe('error classes', () => {
   const cause = new Error('the wrapped failure');
   const built: [A.PoolscopeError, string, string][] = [
-    [new A.PoolConfigError('maxQueued', 'must be ≥ 0', 'api', { cause }), 'PoolConfigError', 'POOLSCOPE_CONFIG_INVALID'],
-    [new A.ConfigError([{ variable: 'PORT', problem: 'not a number' }], { cause }), 'ConfigError', 'POOLSCOPE_ENV_INVALID'],
+    [
+      new A.PoolConfigError('maxQueued', 'must be ≥ 0', 'api', { cause }),
+      'PoolConfigError',
+      'POOLSCOPE_CONFIG_INVALID',
+    ],
+    [
+      new A.ConfigError([{ variable: 'PORT', problem: 'not a number' }], { cause }),
+      'ConfigError',
+      'POOLSCOPE_ENV_INVALID',
+    ],
     [new A.PoolQueueFullError('api', 10, { cause }), 'PoolQueueFullError', 'POOLSCOPE_QUEUE_FULL'],
     [new A.PoolAcquireTimeoutError('api', 100, { cause }), 'PoolAcquireTimeoutError', 'POOLSCOPE_ACQUIRE_TIMEOUT'],
     [new A.PgAcquireTimeoutError('db', 200, { cause }), 'PgAcquireTimeoutError', 'POOLSCOPE_ACQUIRE_TIMEOUT'],
@@ -134,7 +142,11 @@ describe('error classes', () => {
     [new A.PoolConnectError('api', 'refused', { cause }), 'PoolConnectError', 'POOLSCOPE_CONNECT_FAILED'],
     [new A.PoolRequestError('api', 'other', { cause }), 'PoolRequestError', 'POOLSCOPE_REQUEST_FAILED'],
     [new A.PoolClosedError('api', { cause }), 'PoolClosedError', 'POOLSCOPE_POOL_CLOSED'],
-    [new A.PoolFleetUnavailableError('api', 'api', { cause }), 'PoolFleetUnavailableError', 'POOLSCOPE_FLEET_UNAVAILABLE'],
+    [
+      new A.PoolFleetUnavailableError('api', 'api', { cause }),
+      'PoolFleetUnavailableError',
+      'POOLSCOPE_FLEET_UNAVAILABLE',
+    ],
     [
       new A.PoolOriginError('api', 'https://a.example', 'https://b.example', 'request', { cause }),
       'PoolOriginError',
@@ -164,7 +176,12 @@ describe('error classes', () => {
     const error = new A.PgAcquireTimeoutError('db', 200, { cause });
     expect(error.message).toBe('Pool "db" could not check out a database client within connectionTimeoutMs=200');
     expect(Object.getOwnPropertyDescriptor(error, 'message')).toMatchObject({ enumerable: false });
-    expect(error).toMatchObject({ code: 'POOLSCOPE_ACQUIRE_TIMEOUT', reason: 'acquire_timeout', pool: 'db', limitMs: 200 });
+    expect(error).toMatchObject({
+      code: 'POOLSCOPE_ACQUIRE_TIMEOUT',
+      reason: 'acquire_timeout',
+      pool: 'db',
+      limitMs: 200,
+    });
   });
 
   it('carries no reason on errors a request does not fail with', () => {

@@ -49,7 +49,10 @@ class Worker {
   }
 
   static async start(origin: string, redis: string, pools: PoolSpec[]): Promise<Worker> {
-    const child = fork(WORKER, [JSON.stringify({ origin, redis, pools })], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(WORKER, [JSON.stringify({ origin, redis, pools })], {
+      cwd: REPO,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const worker = new Worker(child);
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -145,11 +148,15 @@ describe.runIf(hasRedis())('a fleet of processes sharing one budget', () => {
     const upstream = countingHandler(10);
     const server = await cleanup.upstream(upstream.handler);
     const key = freshKey();
-    const fleet = await workers(4, server.origin, redis.url, [{ name: 'burst', key, local: 20, cap: 30, leaseMs: 5_000 }]);
+    const fleet = await workers(4, server.origin, redis.url, [
+      { name: 'burst', key, local: 20, cap: 30, leaseMs: 5_000 },
+    ]);
     const startedAt = performance.now();
     const outcomes = (await Promise.all(fleet.map((w) => w.run('burst', 100)))).flat();
     const elapsedMs = performance.now() - startedAt;
-    console.info(`[fleet] 4 workers x 100 requests, 10 ms upstream: peak in flight ${upstream.peak} (cap 30, overshoot ${upstream.peak - 30}), ${Math.round(elapsedMs)} ms`);
+    console.info(
+      `[fleet] 4 workers x 100 requests, 10 ms upstream: peak in flight ${upstream.peak} (cap 30, overshoot ${upstream.peak - 30}), ${Math.round(elapsedMs)} ms`,
+    );
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
     expect(outcomes).toHaveLength(400);
     expect(upstream.peak).toBeLessThanOrEqual(30);
@@ -170,7 +177,9 @@ describe.runIf(hasRedis())('a fleet of processes sharing one budget', () => {
     await doomed!.stop();
     const outcomes = await waiting;
     const firstBack = upstream.arrivals.find((a) => a.path === '/' && a.at > killedAt)!.at - killedAt;
-    console.info(`[fleet] SIGKILL with 30 leases held (leaseMs ${leaseMs}): survivor's first request went out ${Math.round(firstBack)} ms after the kill`);
+    console.info(
+      `[fleet] SIGKILL with 30 leases held (leaseMs ${leaseMs}): survivor's first request went out ${Math.round(firstBack)} ms after the kill`,
+    );
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(firstBack).toBeLessThanOrEqual(leaseMs + 100);
   });
@@ -185,7 +194,8 @@ describe.runIf(hasRedis())('a fleet of processes sharing one budget', () => {
       { name: 'rejects', key: freshKey(), local: 5, cap: 4, leaseMs: 1_000, onUnavailable: 'reject' },
     ];
     const fleet = await workers(2, server.origin, own.url, pools);
-    const burst = async (pool: string, count: number) => (await Promise.all(fleet.map((w) => w.run(pool, count)))).flat();
+    const burst = async (pool: string, count: number) =>
+      (await Promise.all(fleet.map((w) => w.run(pool, count)))).flat();
 
     expect((await burst('falls_back', 20)).every((o) => o.ok)).toBe(true);
     expect(upstream.peak).toBeLessThanOrEqual(4);
@@ -201,13 +211,17 @@ describe.runIf(hasRedis())('a fleet of processes sharing one budget', () => {
     const slowestRejectionMs = Math.max(...rejected.map((o) => o.ms));
     expect(slowestRejectionMs).toBeLessThan(1_000); // no wait for acquireMs (10 s here)
     for (const worker of fleet) {
-      expect(await worker.metric('poolscope_fleet_errors_total{pool="falls_back",reason="unavailable"}')).toBeGreaterThanOrEqual(20);
+      expect(
+        await worker.metric('poolscope_fleet_errors_total{pool="falls_back",reason="unavailable"}'),
+      ).toBeGreaterThanOrEqual(20);
       expect(worker.logs.filter((l) => l.msg.includes('"falls_back" cannot reach Redis'))).toHaveLength(1);
     }
 
     const restartedAt = performance.now();
     await own.start();
-    await Promise.all(fleet.flatMap((w) => pools.map((p) => w.waitForLog((msg) => msg.includes(`"${p.name}" reaches Redis again`)))));
+    await Promise.all(
+      fleet.flatMap((w) => pools.map((p) => w.waitForLog((msg) => msg.includes(`"${p.name}" reaches Redis again`)))),
+    );
     const reconnectMs = performance.now() - restartedAt;
     upstream.resetPeak();
     const after = await burst('falls_back', 20);

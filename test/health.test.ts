@@ -91,7 +91,9 @@ describe('evaluateAlerts', () => {
     const [alert] = evaluateAlerts(input([pool('billing_api', { poolSize: 4, activeConnections: 4 })]));
     expect(alert).toMatchObject({ component: 'billing_api', alertname: 'HighConnectionPoolUtilization' });
     expect(alert?.message).toBe('billing_api connection pool utilization high: 100.0%');
-    expect(alert?.recommendation).toBe('Consider increasing the "billing_api" pool\'s connections / maxConcurrent options');
+    expect(alert?.recommendation).toBe(
+      'Consider increasing the "billing_api" pool\'s connections / maxConcurrent options',
+    );
   });
 
   it('reports connection failures of the last minute, not ones from long ago', () => {
@@ -101,7 +103,9 @@ describe('evaluateAlerts', () => {
     expect(recent[0]?.message).toBe('Pinecone connection failures: 3 failed connection attempt(s) in the last minute');
 
     // The reference rule `failed_connections > 0` would alert on this for ever.
-    expect(evaluateAlerts(input([pool('pinecone', { connectionErrorsLastMinute: 0, failedConnections: 250 })]))).toEqual([]);
+    expect(
+      evaluateAlerts(input([pool('pinecone', { connectionErrorsLastMinute: 0, failedConnections: 250 })])),
+    ).toEqual([]);
   });
 
   it('reports a queue building up with the variable to raise, and a full queue as rejections instead', () => {
@@ -120,7 +124,12 @@ describe('evaluateAlerts', () => {
   });
 
   it('reports more than 5 % failed requests as critical while failures are still happening', () => {
-    const failing = pool('supabase', { totalRequests: 200, failedRequests: 20, successfulRequests: 180, failuresLastMinute: 4 });
+    const failing = pool('supabase', {
+      totalRequests: 200,
+      failedRequests: 20,
+      successfulRequests: 180,
+      failuresLastMinute: 4,
+    });
     expect(evaluateAlerts(input([failing]))).toEqual([
       expect.objectContaining({
         severity: 'critical',
@@ -181,7 +190,9 @@ describe('evaluateAlerts', () => {
 
   it('reports a failed health check as critical UpstreamDown, and lists critical alerts first', () => {
     const alerts = evaluateAlerts(
-      input([pool('supabase', { poolSize: 10, activeConnections: 9 })], { upstreams: { supabase: { up: true }, pinecone: { up: false } } }),
+      input([pool('supabase', { poolSize: 10, activeConnections: 9 })], {
+        upstreams: { supabase: { up: true }, pinecone: { up: false } },
+      }),
     );
     expect(alerts.map((alert) => [alert.severity, alert.alertname, alert.pool])).toEqual([
       ['critical', 'UpstreamDown', 'pinecone'],
@@ -214,19 +225,35 @@ describe('evaluateAlerts', () => {
 
   it('treats the pools listed in databasePools as database pools, with their own max option as the advice', () => {
     const analytics = pool('analytics', { poolSize: 2, activeConnections: 2, pendingRequests: 5 });
-    expect(evaluateAlerts(input([analytics])).map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization', 'PoolQueueBuildingUp']);
+    expect(evaluateAlerts(input([analytics])).map((alert) => alert.alertname)).toEqual([
+      'HighConnectionPoolUtilization',
+      'PoolQueueBuildingUp',
+    ]);
     const [alert] = evaluateAlerts(input([analytics], { databasePools: ['analytics'] }));
-    expect(alert).toMatchObject({ alertname: 'PostgresPoolExhausted', message: 'analytics pool exhausted: 2 of 2 connections in use, 5 queries waiting' });
+    expect(alert).toMatchObject({
+      alertname: 'PostgresPoolExhausted',
+      message: 'analytics pool exhausted: 2 of 2 connections in use, 5 queries waiting',
+    });
     expect(alert?.recommendation).toContain('consider increasing the "analytics" pool\'s max option');
   });
 
   it('only ever names alerts the Prometheus rules define, so every JSON alert has a runbook', () => {
     const everything = input(
       [
-        pool('supabase', { activeConnections: 10, pendingRequests: 3, connectionErrorsLastMinute: 1, failedRequests: 500, failuresLastMinute: 9, p95Ms: 9000 }),
+        pool('supabase', {
+          activeConnections: 10,
+          pendingRequests: 3,
+          connectionErrorsLastMinute: 1,
+          failedRequests: 500,
+          failuresLastMinute: 9,
+          p95Ms: 9000,
+        }),
         pool('postgres', { activeConnections: 10, pendingRequests: 1 }),
       ],
-      { upstreams: { supabase: { up: false } }, rateLimits: [{ pool: 'openai', limitType: 'tokens', remaining: 1, limit: 100 }] },
+      {
+        upstreams: { supabase: { up: false } },
+        rateLimits: [{ pool: 'openai', limitType: 'tokens', remaining: 1, limit: 100 }],
+      },
     );
     const names = new Set(evaluateAlerts(everything).map((alert) => alert.alertname));
     // Not from a snapshot: a full queue (PoolAcquireTimeouts, tested above), scrapes (PoolscopeTargetDown) and
@@ -240,7 +267,9 @@ describe('evaluateAlerts', () => {
     const stricter: Thresholds = { ...THRESHOLDS, utilization: { ratio: 0.5, window: '10m', for: '5m' } };
     const snapshot = input([pool('pinecone', { poolSize: 10, activeConnections: 6 })]);
     expect(evaluateAlerts(snapshot)).toEqual([]);
-    expect(evaluateAlerts(snapshot, stricter).map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization']);
+    expect(evaluateAlerts(snapshot, stricter).map((alert) => alert.alertname)).toEqual([
+      'HighConnectionPoolUtilization',
+    ]);
     expect(alertRules(stricter).find((rule) => rule.alert === 'HighConnectionPoolUtilization')?.expr).toBe(
       'quantile_over_time(0.1, poolscope_pool_utilization_ratio[10m]) > 0.5',
     );
@@ -251,7 +280,12 @@ describe('evaluateSystemHealth', () => {
   it('is healthy with reference-style percentages when every pool is quiet', () => {
     const health = evaluateSystemHealth(allQuiet());
     expect(health.status).toBe('healthy');
-    expect(health.components).toEqual({ database: 'healthy', vector_store: 'healthy', query_performance: 'healthy', llm: 'healthy' });
+    expect(health.components).toEqual({
+      database: 'healthy',
+      vector_store: 'healthy',
+      query_performance: 'healthy',
+      llm: 'healthy',
+    });
     expect(health.metrics).toMatchObject({
       supabase_pool_utilization: 30,
       pinecone_pool_utilization: 30,
@@ -280,14 +314,18 @@ describe('evaluateSystemHealth', () => {
   });
 
   it('makes the database degraded when the direct Postgres pool runs hot, though Supabase is fine', () => {
-    const health = evaluateSystemHealth(input([pool('supabase'), pool('postgres', { poolSize: 10, activeConnections: 10 })]));
+    const health = evaluateSystemHealth(
+      input([pool('supabase'), pool('postgres', { poolSize: 10, activeConnections: 10 })]),
+    );
     expect(health.components.database).toBe('degraded');
     expect(health.status).toBe('degraded');
     expect(health.metrics.postgres_pool_utilization).toBe(100);
   });
 
   it('is unhealthy when an upstream is down, and says which component', () => {
-    const health = evaluateSystemHealth(input([pool('supabase'), pool('pinecone')], { upstreams: { pinecone: { up: false } } }));
+    const health = evaluateSystemHealth(
+      input([pool('supabase'), pool('pinecone')], { upstreams: { pinecone: { up: false } } }),
+    );
     expect(health.status).toBe('unhealthy');
     expect(health.components.vector_store).toBe('unhealthy');
     expect(health.components.database).toBe('healthy');
@@ -296,7 +334,11 @@ describe('evaluateSystemHealth', () => {
 
   it('puts slow queries under query_performance, and a slow LLM under llm', () => {
     const slowDatabase = evaluateSystemHealth(input([pool('supabase', { p95Ms: 4000 }), pool('openai')]));
-    expect(slowDatabase.components).toMatchObject({ database: 'healthy', query_performance: 'degraded', llm: 'healthy' });
+    expect(slowDatabase.components).toMatchObject({
+      database: 'healthy',
+      query_performance: 'degraded',
+      llm: 'healthy',
+    });
     expect(slowDatabase.status).toBe('degraded');
 
     const slowLlm = evaluateSystemHealth(input([pool('supabase'), pool('openai', { p95Ms: 45_000 })]));

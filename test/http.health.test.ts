@@ -30,7 +30,11 @@ describe('health and alerts follow real pool state', () => {
     simulator = await startSupabaseSimulator({ behaviour: { stallHeaders: true } });
     const registry = new Registry();
     clients = createClients(
-      loadConfig({ SUPABASE_URL: simulator.url, SUPABASE_SERVICE_ROLE_KEY: simulator.serviceRoleKey, SUPABASE_POOL_SIZE: '2' }),
+      loadConfig({
+        SUPABASE_URL: simulator.url,
+        SUPABASE_SERVICE_ROLE_KEY: simulator.serviceRoleKey,
+        SUPABASE_POOL_SIZE: '2',
+      }),
       { registry },
     );
     const app = appFor(clients, registry);
@@ -52,12 +56,21 @@ describe('health and alerts follow real pool state', () => {
       }),
     );
     expect(alerts.body.alerts).toContainEqual(
-      expect.objectContaining({ component: 'supabase', alertname: 'PoolQueueBuildingUp', message: expect.stringContaining('4 waiting') }),
+      expect.objectContaining({
+        component: 'supabase',
+        alertname: 'PoolQueueBuildingUp',
+        message: expect.stringContaining('4 waiting'),
+      }),
     );
     expect(alerts.body.alert_count).toBe(alerts.body.alerts.length);
 
     const pools = await request(app).get('/api/monitoring/connection-pools').set(auth).expect(200);
-    expect(pools.body.supabase).toMatchObject({ pool_size: 2, active_connections: 2, utilization: 100, pending_requests: 4 });
+    expect(pools.body.supabase).toMatchObject({
+      pool_size: 2,
+      active_connections: 2,
+      utilization: 100,
+      pending_requests: 4,
+    });
     expect(pools.body.health.supabase).toBe('degraded');
 
     const health = await request(app).get('/api/monitoring/system-health').expect(200);
@@ -82,7 +95,9 @@ describe('health and alerts follow real pool state', () => {
   it('answers system-health 503 unhealthy while the upstream simulator is down, and 200 again once it is back', async () => {
     simulator = await startSupabaseSimulator();
     const registry = new Registry();
-    clients = createClients(loadConfig({ SUPABASE_URL: simulator.url, SUPABASE_ANON_KEY: simulator.anonKey }), { registry });
+    clients = createClients(loadConfig({ SUPABASE_URL: simulator.url, SUPABASE_ANON_KEY: simulator.anonKey }), {
+      registry,
+    });
     const app = appFor(clients, registry);
 
     await clients.checkHealth();
@@ -115,6 +130,10 @@ describe('health and alerts follow real pool state', () => {
     expect(recovered.body.alerts.map((alert: { alertname: string }) => alert.alertname)).not.toContain('UpstreamDown');
     await request(app).post('/api/connections/database/reset-stats').set(auth).expect(200);
     const back = await request(app).get('/api/monitoring/system-health').expect(200);
-    expect(back.body).toMatchObject({ status: 'healthy', components: { database: 'healthy' }, metrics: { upstreams_down: 0 } });
+    expect(back.body).toMatchObject({
+      status: 'healthy',
+      components: { database: 'healthy' },
+      metrics: { upstreams_down: 0 },
+    });
   });
 });

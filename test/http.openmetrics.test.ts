@@ -39,7 +39,10 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
     await once(server, 'listening');
     const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     prometheus = await startPrometheus({
-      config: { global: { scrape_interval: '1s' }, scrape_configs: [{ job_name: 'poolscope', static_configs: [{ targets: [target] }] }] },
+      config: {
+        global: { scrape_interval: '1s' },
+        scrape_configs: [{ job_name: 'poolscope', static_configs: [{ targets: [target] }] }],
+      },
     });
   }, 30_000);
 
@@ -53,7 +56,9 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
   it('negotiates OpenMetrics and Prometheus ingests every family, counters under their _total names, with the registry default labels', async () => {
     await vi.waitFor(
       async () => {
-        const samples = await prometheus.query('poolscope_pool_connections_created_total{pool="search",app="checkout"}');
+        const samples = await prometheus.query(
+          'poolscope_pool_connections_created_total{pool="search",app="checkout"}',
+        );
         expect(samples[0]?.value[1]).toBe('1');
       },
       { timeout: 20_000, interval: 250 },
@@ -63,7 +68,9 @@ describe.runIf(hasBinaries('prometheus'))('GET /metrics scraped by a real Promet
     expect(served[0]?.accept).toContain('application/openmetrics-text');
     expect(served[0]?.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
 
-    const [durationSeries] = await prometheus.query('count({__name__=~"poolscope_request_duration_seconds_(bucket|sum|count)", pool="search", app="checkout"})');
+    const [durationSeries] = await prometheus.query(
+      'count({__name__=~"poolscope_request_duration_seconds_(bucket|sum|count)", pool="search", app="checkout"})',
+    );
     expect(Number(durationSeries?.value[1])).toBeGreaterThan(3);
     const [info] = await prometheus.query('poolscope_build_info');
     expect(info?.metric.mode).toBe('library');

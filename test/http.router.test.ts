@@ -23,7 +23,13 @@ const SECRETS = ['sk-test-openai-secret', 'supabase-service-role-secret', 'pinec
 const REFERENCE_000 = {
   connectionPools: {
     timestamp: '2025-01-08T12:00:00Z',
-    supabase: { pool_size: 20, total_connections: 150, active_connections: 12, failed_connections: 0, utilization: 60.0 },
+    supabase: {
+      pool_size: 20,
+      total_connections: 150,
+      active_connections: 12,
+      failed_connections: 0,
+      utilization: 60.0,
+    },
     pinecone: { pool_size: 10, total_connections: 85, active_connections: 5, failed_connections: 0, utilization: 50.0 },
     health: { supabase: 'healthy', pinecone: 'healthy' },
   },
@@ -63,7 +69,14 @@ const REFERENCE_004 = {
           averageResponseTime: 45.5,
           lastQueryTime: 1234567890,
         },
-        config: { maxConnections: 20, minConnections: 5, connectionTimeout: 30000, idleTimeout: 60000, maxRetries: 3, retryDelay: 1000 },
+        config: {
+          maxConnections: 20,
+          minConnections: 5,
+          connectionTimeout: 30000,
+          idleTimeout: 60000,
+          maxRetries: 3,
+          retryDelay: 1000,
+        },
       },
       openai: {
         stats: {
@@ -82,7 +95,10 @@ const REFERENCE_004 = {
       },
     },
   },
-  databaseHealth: { success: true, data: { healthy: true, message: 'Database healthy (response time: 45ms)', stats: {} } },
+  databaseHealth: {
+    success: true,
+    data: { healthy: true, message: 'Database healthy (response time: 45ms)', stats: {} },
+  },
   openaiQueue: { success: true, data: { queueLength: 2, activeRequests: 8, maxConcurrent: 10 } },
 };
 
@@ -115,7 +131,11 @@ function upstreamHandler(req: import('node:http').IncomingMessage, res: import('
   req.on('end', () => res.end('[]'));
 }
 
-function appWith(source: MonitoringSource, registry: Registry, extra: Partial<Parameters<typeof monitoringRouter>[0]> = {}) {
+function appWith(
+  source: MonitoringSource,
+  registry: Registry,
+  extra: Partial<Parameters<typeof monitoringRouter>[0]> = {},
+) {
   const app = express();
   app.use(monitoringRouter({ upstreams: source, registry, token: TOKEN, ...extra }));
   return app;
@@ -179,7 +199,14 @@ describe('monitoringRouter on real clients', () => {
       expect(res.body.supabase.pool_size).toBe(20);
       expect(res.body.supabase.total_connections).toBeGreaterThanOrEqual(1);
       // Keys in the reference's order: timestamp, supabase, pinecone, then the others, health last.
-      expect(Object.keys(res.body)).toEqual(['timestamp', 'supabase', 'pinecone', 'openai', 'pinecone_control', 'health']);
+      expect(Object.keys(res.body)).toEqual([
+        'timestamp',
+        'supabase',
+        'pinecone',
+        'openai',
+        'pinecone_control',
+        'health',
+      ]);
     });
 
     it('answers 401 with WWW-Authenticate: Bearer when the token is missing', async () => {
@@ -190,7 +217,10 @@ describe('monitoringRouter on real clients', () => {
 
     it('answers 401 with WWW-Authenticate: Bearer when the token is wrong, even by one character or length', async () => {
       for (const wrong of [`${TOKEN.slice(0, -1)}X`, `${TOKEN}0`, 'short']) {
-        const res = await request(app).get('/api/monitoring/connection-pools').set('Authorization', `Bearer ${wrong}`).expect(401);
+        const res = await request(app)
+          .get('/api/monitoring/connection-pools')
+          .set('Authorization', `Bearer ${wrong}`)
+          .expect(401);
         expect(res.headers['www-authenticate']).toContain('Bearer');
         expect(res.headers['www-authenticate']).toContain('invalid_token');
         expect(res.body.error.code).toBe('UNAUTHORIZED');
@@ -205,7 +235,12 @@ describe('monitoringRouter on real clients', () => {
       expectShape(res.body, REFERENCE_000.systemHealth);
       expect(res.body.status).toBe('healthy');
       expect(res.body.timestamp).toMatch(ISO);
-      expect(res.body.components).toEqual({ database: 'healthy', vector_store: 'healthy', query_performance: 'healthy', llm: 'healthy' });
+      expect(res.body.components).toEqual({
+        database: 'healthy',
+        vector_store: 'healthy',
+        query_performance: 'healthy',
+        llm: 'healthy',
+      });
       expect(typeof res.body.metrics.openai_pool_utilization).toBe('number');
     });
   });
@@ -213,7 +248,12 @@ describe('monitoringRouter on real clients', () => {
   describe('GET /api/monitoring/alerts', () => {
     it('answers reference 000 shape with status no_alerts and alert_count 0 when nothing is wrong', async () => {
       const res = await request(app).get('/api/monitoring/alerts').set(auth).expect(200);
-      expect(res.body).toEqual({ timestamp: expect.stringMatching(ISO), alert_count: 0, alerts: [], status: 'no_alerts' });
+      expect(res.body).toEqual({
+        timestamp: expect.stringMatching(ISO),
+        alert_count: 0,
+        alerts: [],
+        status: 'no_alerts',
+      });
     });
 
     it('needs the bearer token', async () => {
@@ -231,25 +271,31 @@ describe('monitoringRouter on real clients', () => {
       expect(res.body.data.openai.config.maxConcurrentRequests).toBe(10);
     });
 
-    it.each(['database', 'openai', 'pinecone'])('GET /%s/stats, /%s/queue and /%s/health answer in the reference envelope', async (name) => {
-      const stats = await request(app).get(`/api/connections/${name}/stats`).set(auth).expect(200);
-      expect(stats.body.success).toBe(true);
-      expect(Object.keys(stats.body.data)).toEqual(['stats', 'config', 'queue']);
-      const queue = await request(app).get(`/api/connections/${name}/queue`).set(auth).expect(200);
-      expectShape(queue.body, REFERENCE_004.openaiQueue);
-      const health = await request(app).get(`/api/connections/${name}/health`).set(auth).expect(200);
-      expectShape(health.body, REFERENCE_004.databaseHealth);
-      expect(health.body.data.healthy).toBe(true);
-      expect(health.body.data.status).toBe('healthy');
-      expect(health.body.data.latencyMs).toEqual(expect.any(Number));
-    });
+    it.each(['database', 'openai', 'pinecone'])(
+      'GET /%s/stats, /%s/queue and /%s/health answer in the reference envelope',
+      async (name) => {
+        const stats = await request(app).get(`/api/connections/${name}/stats`).set(auth).expect(200);
+        expect(stats.body.success).toBe(true);
+        expect(Object.keys(stats.body.data)).toEqual(['stats', 'config', 'queue']);
+        const queue = await request(app).get(`/api/connections/${name}/queue`).set(auth).expect(200);
+        expectShape(queue.body, REFERENCE_004.openaiQueue);
+        const health = await request(app).get(`/api/connections/${name}/health`).set(auth).expect(200);
+        expectShape(health.body, REFERENCE_004.databaseHealth);
+        expect(health.body.data.healthy).toBe(true);
+        expect(health.body.data.status).toBe('healthy');
+        expect(health.body.data.latencyMs).toEqual(expect.any(Number));
+      },
+    );
 
     it('POST /database/reset-stats zeroes the snapshot counters', async () => {
       await clients.sdk.supabaseAdmin!.from('users').select('id');
       const before = await request(app).get('/api/connections/database/stats').set(auth).expect(200);
       expect(before.body.data.stats.totalQueries).toBeGreaterThan(0);
       const reset = await request(app).post('/api/connections/database/reset-stats').set(auth).expect(200);
-      expect(reset.body).toEqual({ success: true, data: { message: 'Database statistics reset', stats: expect.any(Object) } });
+      expect(reset.body).toEqual({
+        success: true,
+        data: { message: 'Database statistics reset', stats: expect.any(Object) },
+      });
       expect(reset.body.data.stats.totalQueries).toBe(0);
     });
 
@@ -286,7 +332,7 @@ describe('monitoringRouter on real clients', () => {
       expect(res.text).not.toContain('# EOF');
     });
 
-    it("serves OpenMetrics when asked the way Prometheus asks, and the text format is intact afterwards", async () => {
+    it('serves OpenMetrics when asked the way Prometheus asks, and the text format is intact afterwards', async () => {
       const prometheusAccept =
         'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
       const om = await request(app).get('/metrics').set('Accept', prometheusAccept).expect(200);
@@ -369,7 +415,10 @@ describe('monitoringRouter on real clients', () => {
           healthCheck: () => Promise.reject(new Error(`boom with ${SECRETS[1]} at /srv/app.js:1:1`)),
         },
       };
-      const res = await request(appWith(failing, registry)).get('/api/connections/database/health').set(auth).expect(500);
+      const res = await request(appWith(failing, registry))
+        .get('/api/connections/database/health')
+        .set(auth)
+        .expect(500);
       expect(res.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: expect.any(String) } });
       expect(res.text).not.toMatch(/boom|app\.js|secret|\bat\b/);
     });
@@ -384,7 +433,9 @@ describe('monitoringRouter configuration', () => {
   beforeAll(async () => {
     upstream = await startCountingServer(upstreamHandler);
     registry = new Registry();
-    clients = createClients(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_SERVICE_ROLE_KEY: SECRETS[1]! }), { registry });
+    clients = createClients(loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_SERVICE_ROLE_KEY: SECRETS[1]! }), {
+      registry,
+    });
   });
 
   afterAll(async () => {
@@ -394,7 +445,10 @@ describe('monitoringRouter configuration', () => {
 
   it('answers 404 NOT_CONFIGURED for an upstream that is not configured, naming what to set', async () => {
     const app = appWith(clients, registry);
-    const res = await request(app).get('/api/connections/openai/stats').set('Authorization', `Bearer ${TOKEN}`).expect(404);
+    const res = await request(app)
+      .get('/api/connections/openai/stats')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .expect(404);
     expect(res.body.error.code).toBe('NOT_CONFIGURED');
     expect(res.body.error.message).toContain('OPENAI_API_KEY');
     await request(app).get('/api/connections/pinecone/health').set('Authorization', `Bearer ${TOKEN}`).expect(404);
@@ -406,7 +460,9 @@ describe('monitoringRouter configuration', () => {
   });
 
   it('shows unconfigured upstreams as not_configured in the connection-pools health map', async () => {
-    const res = await request(appWith(clients, registry)).get('/api/monitoring/connection-pools').set('Authorization', `Bearer ${TOKEN}`);
+    const res = await request(appWith(clients, registry))
+      .get('/api/monitoring/connection-pools')
+      .set('Authorization', `Bearer ${TOKEN}`);
     expect(res.body.health).toEqual({ supabase: 'healthy', pinecone: 'not_configured', openai: 'not_configured' });
     expect(res.body.openai).toBeUndefined();
   });
@@ -448,10 +504,21 @@ describe('monitoringRouter configuration', () => {
     try {
       await (await pool.fetch(`${upstream.origin}/x`)).text();
       const app = appWith(monitoringSource([pool]), registry);
-      const res = await request(app).get('/api/monitoring/connection-pools').set('Authorization', `Bearer ${TOKEN}`).expect(200);
-      expect(res.body.search).toMatchObject({ pool_size: 4, total_connections: 1, active_connections: 0, utilization: 0 });
+      const res = await request(app)
+        .get('/api/monitoring/connection-pools')
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .expect(200);
+      expect(res.body.search).toMatchObject({
+        pool_size: 4,
+        total_connections: 1,
+        active_connections: 0,
+        utilization: 0,
+      });
       expect(res.body.health.search).toBe('healthy');
-      const stats = await request(app).get('/api/connections/stats').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+      const stats = await request(app)
+        .get('/api/connections/stats')
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .expect(200);
       expect(stats.body).toEqual({ success: true, data: {} });
     } finally {
       await pool.close(1_000);

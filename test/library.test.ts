@@ -26,7 +26,12 @@ import {
   type DatabaseStats,
 } from '../src/index.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
-import { startOpenAISimulator, startSupabaseSimulator, type OpenAISimulator, type SupabaseSimulator } from '../src/simulators/index.js';
+import {
+  startOpenAISimulator,
+  startSupabaseSimulator,
+  type OpenAISimulator,
+  type SupabaseSimulator,
+} from '../src/simulators/index.js';
 import { testDatabaseUrl } from './support/database.js';
 
 const DATABASE_URL = testDatabaseUrl();
@@ -42,7 +47,15 @@ afterEach(async () => {
 
 /** The environment of an app, every poolscope variable not named here unset. */
 function useEnv(env: Record<string, string>): void {
-  for (const name of ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'PINECONE_API_KEY', 'DATABASE_URL']) {
+  for (const name of [
+    'SUPABASE_URL',
+    'SUPABASE_ANON_KEY',
+    'SUPABASE_SERVICE_ROLE_KEY',
+    'OPENAI_API_KEY',
+    'OPENAI_BASE_URL',
+    'PINECONE_API_KEY',
+    'DATABASE_URL',
+  ]) {
     vi.stubEnv(name, undefined);
   }
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
@@ -103,20 +116,35 @@ describe('the process-wide clients in an app, from the environment', () => {
     expect(stats.successfulQueries).toBe(3);
 
     const app = express().use(monitoringRouter({ upstreams: clients, token: TOKEN }));
-    const body = (await request(app).get('/api/connections/stats').set('Authorization', `Bearer ${TOKEN}`).expect(200)).body;
+    const body = (await request(app).get('/api/connections/stats').set('Authorization', `Bearer ${TOKEN}`).expect(200))
+      .body;
     expect(Object.keys(body.data)).toEqual(['database', 'supabase', 'postgres']);
     expect(body.data.database).toEqual(body.data.supabase);
     expect(body.data.supabase.stats.totalQueries).toBe(3);
     expect(body.data.postgres.stats.totalQueries).toBe(0);
-    const postgres = await request(app).get('/api/connections/postgres/health').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+    const postgres = await request(app)
+      .get('/api/connections/postgres/health')
+      .set('Authorization', `Bearer ${TOKEN}`)
+      .expect(200);
     expect(postgres.body.data).toMatchObject({ healthy: true, stats: { totalQueries: 1 } });
   });
 
   it('DatabasePool.initialize() and OpenAIPool.initialize() before first use configure the pools', async () => {
     const sim = await openaiSim({ behaviour: { latencyMs: 20 } });
     const db = await supabaseSim();
-    useEnv({ SUPABASE_URL: db.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL });
-    DatabasePool.initialize({ maxConnections: 7, connectionTimeout: 1_500, idleTimeout: 2_000, maxRetries: 1, retryDelay: 50 });
+    useEnv({
+      SUPABASE_URL: db.url,
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      OPENAI_BASE_URL: sim.baseURL,
+    });
+    DatabasePool.initialize({
+      maxConnections: 7,
+      connectionTimeout: 1_500,
+      idleTimeout: 2_000,
+      maxRetries: 1,
+      retryDelay: 50,
+    });
     OpenAIPool.initialize({ maxConcurrentRequests: 3, requestTimeout: 9_000 });
     OpenAIPool.initialize({ timeout: 4_000, maxRetries: 0 });
     const clients = processClients();
@@ -131,8 +159,18 @@ describe('the process-wide clients in an app, from the environment', () => {
     });
     expect(clients.handles.supabase!.pool.options).toMatchObject({ connections: 7, maxConcurrent: 7 });
     // Two calls merge; the environment's other settings stay.
-    expect(OpenAIPool.getPoolConfig()).toEqual({ maxConcurrentRequests: 3, requestTimeout: 9_000, maxRetries: 0, retryDelay: 100, timeout: 4_000 });
-    await Promise.all(Array.from({ length: 12 }, () => getOpenAIClient().embeddings.create({ model: 'text-embedding-3-small', input: 'x' })));
+    expect(OpenAIPool.getPoolConfig()).toEqual({
+      maxConcurrentRequests: 3,
+      requestTimeout: 9_000,
+      maxRetries: 0,
+      retryDelay: 100,
+      timeout: 4_000,
+    });
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        getOpenAIClient().embeddings.create({ model: 'text-embedding-3-small', input: 'x' }),
+      ),
+    );
     expect(sim.stats.peakInFlight).toBe(3);
   });
 
@@ -151,8 +189,12 @@ describe('the process-wide clients in an app, from the environment', () => {
     expect(refused(() => DatabasePool.initialize({ connectionTimeout: 1.5 })).option).toBe('connectionTimeout');
     expect(refused(() => OpenAIPool.initialize({ maxConcurrentRequests: -1 })).option).toBe('maxConcurrentRequests');
     // An HTTP pool opens sockets on demand: there is no minimum to keep open.
-    expect(refused(() => DatabasePool.initialize({ minConnections: 10 })).problem).toContain('undici opens HTTP sockets on demand');
-    expect(refused(() => DatabasePool.initialize({ maxConnection: 5 } as never)).problem).toContain('known: maxConnections');
+    expect(refused(() => DatabasePool.initialize({ minConnections: 10 })).problem).toContain(
+      'undici opens HTTP sockets on demand',
+    );
+    expect(refused(() => DatabasePool.initialize({ maxConnection: 5 } as never)).problem).toContain(
+      'known: maxConnections',
+    );
 
     // Once live, a pool is not resized under running requests: the same value passes, another is refused.
     processClients();
@@ -166,7 +208,12 @@ describe('the process-wide clients in an app, from the environment', () => {
   it('testConnection, checkDatabaseHealth and testOpenAIConnection answer from the health checks', async () => {
     const sim = await openaiSim();
     const db = await supabaseSim();
-    useEnv({ SUPABASE_URL: db.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL });
+    useEnv({
+      SUPABASE_URL: db.url,
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+      OPENAI_BASE_URL: sim.baseURL,
+    });
     processClients();
     expect(await testConnection()).toBe(true);
     expect(await testOpenAIConnection()).toBe(true);
@@ -189,7 +236,7 @@ describe('the process-wide clients in an app, from the environment', () => {
 });
 
 describe('two client sets side by side', () => {
-  it('a poolPrefix keeps the second set\'s series apart from the first\'s', async () => {
+  it("a poolPrefix keeps the second set's series apart from the first's", async () => {
     const db = await supabaseSim();
     const env = { SUPABASE_URL: db.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY };
     const registry = new Registry();
@@ -200,7 +247,8 @@ describe('two client sets side by side', () => {
     await second.sdk.supabaseAdmin!.from('uploads').select('*');
     await second.sdk.supabaseAdmin!.from('uploads').select('*');
     await first.sdk.supabaseAdmin!.from('uploads').select('*');
-    const requests = (pool: string) => metricValue(registry, 'poolscope_request_duration_seconds_count', { pool, outcome: 'success' });
+    const requests = (pool: string) =>
+      metricValue(registry, 'poolscope_request_duration_seconds_count', { pool, outcome: 'success' });
     expect(await requests('tenant_b_supabase')).toBe(2);
     expect(await requests('supabase')).toBe(1);
     expect(first.database!.getStats().totalQueries).toBe(1);
@@ -209,7 +257,11 @@ describe('two client sets side by side', () => {
 
   it('a set whose names are taken is refused before it builds anything, and closing a set frees its names', async () => {
     const registry = new Registry();
-    const env = { SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, OPENAI_API_KEY: OPENAI_KEY };
+    const env = {
+      SUPABASE_URL: 'http://127.0.0.1:9',
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      OPENAI_API_KEY: OPENAI_KEY,
+    };
     const first = createClients(loadConfig(env), { registry });
     const collision = (() => {
       try {
@@ -228,7 +280,9 @@ describe('two client sets side by side', () => {
     // All or nothing: a bad override leaves no pool of the set behind and no name held.
     const bad = { registry, poolPrefix: 'b', poolOptions: { openai: { connections: 0 } } };
     expect(() => createClients(loadConfig(env), bad)).toThrow(PoolConfigError);
-    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connections_max', { pool: 'b_supabase' })).toBeUndefined();
+    expect(
+      await metricValueOrAbsent(registry, 'poolscope_pool_connections_max', { pool: 'b_supabase' }),
+    ).toBeUndefined();
     clientSet(env, { registry, poolPrefix: 'b' });
 
     await first.close(0);
@@ -236,7 +290,7 @@ describe('two client sets side by side', () => {
     expect(() => createClients(loadConfig(env), { registry, poolPrefix: 'Tenant-B' })).toThrow(/\[a-z\]\[a-z0-9_\]\*/);
   });
 
-  it('pool options in code layer over the environment\'s, field by field', () => {
+  it("pool options in code layer over the environment's, field by field", () => {
     const clients = clientSet(
       { OPENAI_API_KEY: OPENAI_KEY, OPENAI_TIMEOUT: '7' },
       { registry: new Registry(), poolOptions: { openai: { timeouts: { connectMs: 250 }, retry: { maxRetries: 0 } } } },
@@ -253,9 +307,17 @@ describe('health checks without the service', () => {
     const sim = await openaiSim();
     const registry = new Registry();
     const clients = clientSet({ OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: sim.baseURL }, { registry });
-    express().use(monitoringRouter({ upstreams: clients, registry, token: TOKEN, healthChecks: { intervalMs: 20, jitter: 0, timeoutMs: 300 } }));
+    express().use(
+      monitoringRouter({
+        upstreams: clients,
+        registry,
+        token: TOKEN,
+        healthChecks: { intervalMs: 20, jitter: 0, timeoutMs: 300 },
+      }),
+    );
     const up = () => metricValueOrAbsent(registry, 'poolscope_upstream_up', { pool: 'openai' });
-    const becomes = (value: number) => vi.waitFor(async () => expect(await up()).toBe(value), { timeout: 5_000, interval: 10 });
+    const becomes = (value: number) =>
+      vi.waitFor(async () => expect(await up()).toBe(value), { timeout: 5_000, interval: 10 });
 
     await becomes(1);
     // An upstream that never answers: each check gives up at its own timeoutMs.
@@ -264,7 +326,9 @@ describe('health checks without the service', () => {
     sim.behave({ stallHeaders: false });
     sim.releaseStalled();
     await becomes(1);
-    expect(await metricValue(registry, 'poolscope_health_check_duration_seconds_count', { pool: 'openai' })).toBeGreaterThanOrEqual(3);
+    expect(
+      await metricValue(registry, 'poolscope_health_check_duration_seconds_count', { pool: 'openai' }),
+    ).toBeGreaterThanOrEqual(3);
 
     // Closing the set stops the loop: no check runs after it.
     await clients.close(1_000);
@@ -286,12 +350,14 @@ describe('health checks without the service', () => {
     await loop.stop();
     expect(() => startHealthChecks(clients, { jitter: 2 })).toThrow(/healthChecks.jitter/);
     expect(() => startHealthChecks(clients, { intervalMs: 0 })).toThrow(/healthChecks.intervalMs/);
-    expect(() => monitoringRouter({ upstreams: monitoringSource([]), healthChecks: true })).toThrow(/needs upstreams from createClients/);
+    expect(() => monitoringRouter({ upstreams: monitoringSource([]), healthChecks: true })).toThrow(
+      /needs upstreams from createClients/,
+    );
   });
 });
 
 describe('importing poolscope starts nothing; process metrics are opt-in', () => {
-  it('monitoringRouter({ defaultMetrics: true }) adds Node\'s process metrics, once, beside an app that has its own', async () => {
+  it("monitoringRouter({ defaultMetrics: true }) adds Node's process metrics, once, beside an app that has its own", async () => {
     const registry = new Registry();
     const source = monitoringSource([]);
     expect(await registry.metrics()).not.toContain('process_cpu_user_seconds_total');

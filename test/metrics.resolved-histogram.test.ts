@@ -12,8 +12,20 @@ const LABELS = ['pool', 'operation', 'outcome'] as const;
 function recordBoth(observations: Array<[string, string, string, number]>) {
   const reference = new Registry();
   const resolved = new Registry();
-  const promHistogram = new Histogram({ name: NAME, help: HELP, labelNames: LABELS, buckets: BUCKETS, registers: [reference] });
-  const ours = new ResolvedHistogram({ name: NAME, help: HELP, labelNames: LABELS, buckets: BUCKETS, registers: [resolved] });
+  const promHistogram = new Histogram({
+    name: NAME,
+    help: HELP,
+    labelNames: LABELS,
+    buckets: BUCKETS,
+    registers: [reference],
+  });
+  const ours = new ResolvedHistogram({
+    name: NAME,
+    help: HELP,
+    labelNames: LABELS,
+    buckets: BUCKETS,
+    registers: [resolved],
+  });
   for (const [pool, operation, outcome, seconds] of observations) {
     promHistogram.labels(pool, operation, outcome).observe(seconds);
     ours.labels(pool, operation, outcome).observe(seconds);
@@ -43,15 +55,20 @@ describe('the request-path histogram scrapes exactly like a prom-client Histogra
     const { reference, resolved } = recordBoth(OBSERVATIONS);
     const openMetrics = await renderOpenMetrics(resolved);
     expect(openMetrics).toBe(await renderOpenMetrics(reference));
-    expect(openMetrics).toContain(`${NAME}_bucket{le="+Inf",pool="supabase",operation="select:uploads",outcome="success"} 1`);
+    expect(openMetrics).toContain(
+      `${NAME}_bucket{le="+Inf",pool="supabase",operation="select:uploads",outcome="success"} 1`,
+    );
   });
 
   it('returns the same JSON, registry default labels included', async () => {
     const { reference, resolved } = recordBoth(OBSERVATIONS);
     for (const registry of [reference, resolved]) registry.setDefaultLabels({ service: 'api' });
     // prom-client adds `exemplar: null` to its buckets; exemplars are off, so that field carries nothing.
-    const withoutExemplars = (json: unknown) => JSON.parse(JSON.stringify(json, (key, value) => (key === 'exemplar' ? undefined : value)));
-    expect(withoutExemplars(await resolved.getMetricsAsJSON())).toEqual(withoutExemplars(await reference.getMetricsAsJSON()));
+    const withoutExemplars = (json: unknown) =>
+      JSON.parse(JSON.stringify(json, (key, value) => (key === 'exemplar' ? undefined : value)));
+    expect(withoutExemplars(await resolved.getMetricsAsJSON())).toEqual(
+      withoutExemplars(await reference.getMetricsAsJSON()),
+    );
     expect(await resolved.metrics()).toBe(await reference.metrics());
   });
 

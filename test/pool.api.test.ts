@@ -1,6 +1,13 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FAILURE_REASONS, PoolClosedError, PoolConfigError, PoolOriginError, createPool, registry as defaultRegistry } from '../src/index.js';
+import {
+  FAILURE_REASONS,
+  PoolClosedError,
+  PoolConfigError,
+  PoolOriginError,
+  createPool,
+  registry as defaultRegistry,
+} from '../src/index.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 
@@ -16,7 +23,7 @@ const echo: Parameters<ReturnType<typeof useCleanup>['upstream']>[0] = (req, res
 };
 
 describe('pool.fetch accepts what WHATWG fetch accepts', () => {
-  it('sends a Request, Headers and AbortSignal made by Node\'s global fetch classes', async () => {
+  it("sends a Request, Headers and AbortSignal made by Node's global fetch classes", async () => {
     const server = await upstream(echo);
     const p = pool({ name: 'compat', origin: server.origin, registry: new Registry() });
     const request = new globalThis.Request(`${server.origin}/rest/v1/items?id=eq.1`, {
@@ -27,11 +34,13 @@ describe('pool.fetch accepts what WHATWG fetch accepts', () => {
     });
     const echoed = (await (await p.fetch(request)).json()) as Record<string, unknown>;
     expect(echoed).toEqual({ method: 'POST', url: '/rest/v1/items?id=eq.1', header: 'from-global', body: '{"a":1}' });
-    const viaUrl = (await (await p.fetch(new URL(`${server.origin}/x`), { headers: new globalThis.Headers({ 'x-test': 'h' }) })).json()) as Record<string, unknown>;
+    const viaUrl = (await (
+      await p.fetch(new URL(`${server.origin}/x`), { headers: new globalThis.Headers({ 'x-test': 'h' }) })
+    ).json()) as Record<string, unknown>;
     expect(viaUrl).toMatchObject({ method: 'GET', url: '/x', header: 'h' });
   });
 
-  it('stops a request when the caller\'s global AbortSignal aborts, counted as aborted', async () => {
+  it("stops a request when the caller's global AbortSignal aborts, counted as aborted", async () => {
     const server = await upstream(() => undefined);
     const registry = new Registry();
     const p = pool({ name: 'aborts', origin: server.origin, registry });
@@ -40,7 +49,9 @@ describe('pool.fetch accepts what WHATWG fetch accepts', () => {
     await server.waitForRequests(1);
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'aborts', reason: 'aborted' })).toBe(1);
+    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'aborts', reason: 'aborted' })).toBe(
+      1,
+    );
     expect(p.stats().activeRequests).toBe(0);
   });
 
@@ -61,33 +72,61 @@ describe('pool.stats() and /metrics tell the truth', () => {
     const stats = p.stats();
     expect(stats.totalConnections).toBe(server.sockets.accepted);
     expect(stats.activeConnections + stats.idleConnections).toBe(server.sockets.open);
-    expect(stats).toMatchObject({ poolSize: 3, totalRequests: 30, successfulRequests: 30, failedRequests: 0, windowSize: 30 });
+    expect(stats).toMatchObject({
+      poolSize: 3,
+      totalRequests: 30,
+      successfulRequests: 30,
+      failedRequests: 0,
+      windowSize: 30,
+    });
     expect(stats.p50Ms).toBeGreaterThan(0);
     expect(stats.p99Ms).toBeGreaterThanOrEqual(stats.p95Ms);
     const text = await registry.metrics();
-    const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
+    const sample =
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/;
     for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(sample);
-    expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: 'truth' })).toBe(server.sockets.accepted);
-    expect(await metricValue(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'idle' })).toBe(server.sockets.open);
+    expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: 'truth' })).toBe(
+      server.sockets.accepted,
+    );
+    expect(await metricValue(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'idle' })).toBe(
+      server.sockets.open,
+    );
     expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: 'truth' })).toBe(3);
     expect(await metricValue(registry, 'poolscope_pool_connections_min', { pool: 'truth' })).toBe(0); // HTTP pools keep no minimum
-    expect(await metricValue(registry, 'poolscope_pool_connection_create_seconds_count', { pool: 'truth' })).toBe(server.sockets.accepted);
-    const createSeconds = await metricValue(registry, 'poolscope_pool_connection_create_seconds_sum', { pool: 'truth' });
+    expect(await metricValue(registry, 'poolscope_pool_connection_create_seconds_count', { pool: 'truth' })).toBe(
+      server.sockets.accepted,
+    );
+    const createSeconds = await metricValue(registry, 'poolscope_pool_connection_create_seconds_sum', {
+      pool: 'truth',
+    });
     expect(createSeconds).toBeGreaterThan(0);
     expect(createSeconds).toBeLessThan(1); // seconds: three loopback connects take milliseconds
-    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'connecting' })).toBeUndefined();
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'truth', operation: 'get', outcome: 'success' })).toBe(30);
+    expect(
+      await metricValueOrAbsent(registry, 'poolscope_pool_connections', { pool: 'truth', state: 'connecting' }),
+    ).toBeUndefined();
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'truth',
+        operation: 'get',
+        outcome: 'success',
+      }),
+    ).toBe(30);
   });
 
   it('exports every failure reason of an operation at 0 from its first request, so a panel shows 0, not "No data"', async () => {
     const registry = new Registry();
     const server = await upstream((_req, res) => res.end('ok'));
     const p = pool({ name: 'zeros', origin: server.origin, registry });
-    expect(await metricValueOrAbsent(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get' })).toBeUndefined();
+    expect(
+      await metricValueOrAbsent(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get' }),
+    ).toBeUndefined();
     await (await p.fetch(`${server.origin}/`)).text();
     expect(FAILURE_REASONS).toHaveLength(9);
     for (const reason of FAILURE_REASONS) {
-      expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get', reason }), reason).toBe(0);
+      expect(
+        await metricValue(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get', reason }),
+        reason,
+      ).toBe(0);
     }
   });
 
@@ -97,11 +136,18 @@ describe('pool.stats() and /metrics tell the truth', () => {
     const p = pool({ name: 'reset', origin: server.origin, registry });
     await (await p.fetch(`${server.origin}/`)).text();
     p.resetStats();
-    expect(p.stats()).toMatchObject({ totalRequests: 0, successfulRequests: 0, windowSize: 0, averageResponseTimeMs: 0 });
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'reset', outcome: 'success' })).toBe(1);
+    expect(p.stats()).toMatchObject({
+      totalRequests: 0,
+      successfulRequests: 0,
+      windowSize: 0,
+      averageResponseTimeMs: 0,
+    });
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'reset', outcome: 'success' }),
+    ).toBe(1);
   });
 
-  it('records into poolscope\'s own registry by default, with build info and nothing of the process', async () => {
+  it("records into poolscope's own registry by default, with build info and nothing of the process", async () => {
     const server = await upstream((_req, res) => res.end('ok'));
     const p = pool({ name: 'default_registry', origin: server.origin });
     await (await p.fetch(`${server.origin}/`)).text();
@@ -117,7 +163,13 @@ describe('pool.stats() and /metrics tell the truth', () => {
 describe('pool.run(operation, fn) names any async work', () => {
   it('records declared names, folds undeclared ones into "other" beyond the cap', async () => {
     const registry = new Registry();
-    const p = pool({ name: 'ops', origin: 'http://127.0.0.1:9', operations: ['list_uploads'], maxOperations: 2, registry });
+    const p = pool({
+      name: 'ops',
+      origin: 'http://127.0.0.1:9',
+      operations: ['list_uploads'],
+      maxOperations: 2,
+      registry,
+    });
     await p.run('list_uploads', async () => 1);
     for (const name of ['a', 'b', 'c', 'd']) await p.run(name, async () => name);
     await expect(p.run('fails', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
@@ -141,9 +193,26 @@ describe('pool options are validated', () => {
     [{ name: 'ok', origin: 'http://x', maxQueued: -1 }, 'maxQueued'],
     [{ name: 'ok', origin: 'http://x', timeouts: { headersMs: 1.5 } }, 'timeouts.headersMs'],
     [{ name: 'ok', origin: 'http://x', retry: { maxRetries: -2 } }, 'retry.maxRetries'],
-    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['get'], statuses: [], networkErrors: true } } }, 'retry.leaveToCaller.methods'],
-    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [200], networkErrors: true } } }, 'retry.leaveToCaller.statuses'],
-    [{ name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [503] } } }, 'retry.leaveToCaller.networkErrors'],
+    [
+      {
+        name: 'ok',
+        origin: 'http://x',
+        retry: { leaveToCaller: { methods: ['get'], statuses: [], networkErrors: true } },
+      },
+      'retry.leaveToCaller.methods',
+    ],
+    [
+      {
+        name: 'ok',
+        origin: 'http://x',
+        retry: { leaveToCaller: { methods: ['GET'], statuses: [200], networkErrors: true } },
+      },
+      'retry.leaveToCaller.statuses',
+    ],
+    [
+      { name: 'ok', origin: 'http://x', retry: { leaveToCaller: { methods: ['GET'], statuses: [503] } } },
+      'retry.leaveToCaller.networkErrors',
+    ],
     [{ name: 'ok', origin: 'http://x', maxQueue: 5 }, 'maxQueue'],
     [{ name: 'ok', origin: 'http://x', timeouts: { connectTimeout: 5 } }, 'timeouts.connectTimeout'],
     [{ name: 'ok', origin: 'http://x', retry: { retries: 5 } }, 'retry.retries'],

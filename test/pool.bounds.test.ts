@@ -12,17 +12,24 @@ describe('a pool bounds the sockets it opens', () => {
   it('serves 200 concurrent requests with connections: 4 over at most 4 sockets, all succeeding', async () => {
     const server = await upstream((_req, res) => setTimeout(() => res.end('ok'), 5));
     const p = pool({ name: 'bounded', origin: server.origin, connections: 4, registry: new Registry() });
-    const bodies = await Promise.all(Array.from({ length: 200 }, () => p.fetch(`${server.origin}/items`).then((r) => r.text())));
+    const bodies = await Promise.all(
+      Array.from({ length: 200 }, () => p.fetch(`${server.origin}/items`).then((r) => r.text())),
+    );
     expect(bodies.filter((b) => b === 'ok')).toHaveLength(200);
     expect(server.sockets.accepted).toBeLessThanOrEqual(4);
     expect(server.sockets.peak).toBeLessThanOrEqual(4);
-    expect(p.stats()).toMatchObject({ totalRequests: 200, successfulRequests: 200, totalConnections: server.sockets.accepted });
+    expect(p.stats()).toMatchObject({
+      totalRequests: 200,
+      successfulRequests: 200,
+      totalConnections: server.sockets.accepted,
+    });
   });
 
   it('reuses its keep-alive sockets: a second wave opens no new socket', async () => {
     const server = await upstream((_req, res) => res.end('ok'));
     const p = pool({ name: 'keepalive', origin: server.origin, connections: 4, registry: new Registry() });
-    const wave = () => Promise.all(Array.from({ length: 40 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())));
+    const wave = () =>
+      Promise.all(Array.from({ length: 40 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())));
     await wave();
     const afterFirst = server.sockets.accepted;
     await wave();
@@ -35,7 +42,13 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
   it('queues the 11th request when 10 are in flight and reports pendingRequests 1', async () => {
     const gate = parked();
     const server = await upstream(gate.handler);
-    const p = pool({ name: 'queued', origin: server.origin, connections: 10, maxConcurrent: 10, registry: new Registry() });
+    const p = pool({
+      name: 'queued',
+      origin: server.origin,
+      connections: 10,
+      maxConcurrent: 10,
+      registry: new Registry(),
+    });
     const inFlight = Array.from({ length: 10 }, () => p.fetch(`${server.origin}/`).then((r) => r.text()));
     await server.waitForRequests(10);
     const eleventh = p.fetch(`${server.origin}/`).then((r) => r.text());
@@ -60,7 +73,9 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
     const error = await p.fetch(`${server.origin}/`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolQueueFullError);
     expect(error).toMatchObject({ code: 'POOLSCOPE_QUEUE_FULL', pool: 'full', limit: 1 });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'full', reason: 'queue_full' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'full', reason: 'queue_full' }),
+    ).toBe(1);
     gate.releaseAll();
     await (await first).text();
     await server.waitForRequests(2);
@@ -72,14 +87,23 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
     const gate = parked();
     const server = await upstream(gate.handler);
     const registry = new Registry();
-    const p = pool({ name: 'acquire', origin: server.origin, maxConcurrent: 1, maxQueued: 1, timeouts: { acquireMs: 50 }, registry });
+    const p = pool({
+      name: 'acquire',
+      origin: server.origin,
+      maxConcurrent: 1,
+      maxQueued: 1,
+      timeouts: { acquireMs: 50 },
+      registry,
+    });
     const first = p.fetch(`${server.origin}/`);
     await server.waitForRequests(1);
     const error = await p.fetch(`${server.origin}/`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolAcquireTimeoutError);
     expect(error).toMatchObject({ code: 'POOLSCOPE_ACQUIRE_TIMEOUT', pool: 'acquire', limitMs: 50 });
     expect(p.stats().pendingRequests).toBe(0);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'acquire', reason: 'acquire_timeout' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'acquire', reason: 'acquire_timeout' }),
+    ).toBe(1);
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: 'acquire' })).toBe(2);
     expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: 'acquire' })).toBe(1);
     gate.releaseAll();
@@ -150,6 +174,8 @@ describe('a pool limits concurrency with a bounded FIFO queue', () => {
     const [event] = await ended;
     expect(event).toMatchObject({ outcome: 'error', reason: 'timeout' });
     expect(p.stats().activeRequests).toBe(0);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'unread', reason: 'timeout' })).toBe(1);
+    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'unread', reason: 'timeout' })).toBe(
+      1,
+    );
   });
 });

@@ -23,7 +23,10 @@ function failures(registry: Registry, pool: string, reason: string): Promise<num
 
 /** Resolves when undici holds nothing of the pool's requests any more (slots free, nothing pending). */
 async function settled(p: UpstreamPool): Promise<void> {
-  await vi.waitFor(() => expect(p.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 }), { timeout: 5_000, interval: 10 });
+  await vi.waitFor(() => expect(p.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 }), {
+    timeout: 5_000,
+    interval: 10,
+  });
 }
 
 /** A silent listener closed after the test. */
@@ -68,7 +71,13 @@ describe('a redirect never escapes the pool and is one request', () => {
     expect(peakStreaming).toBe(1);
     expect(ends).toHaveLength(2);
     expect(ends[0]).toMatchObject({ outcome: 'success', status: 200 });
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'redirects', operation: 'get', outcome: 'success' })).toBe(2);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'redirects',
+        operation: 'get',
+        outcome: 'success',
+      }),
+    ).toBe(2);
   });
 
   it('counts a redirected body that stalls past bodyMs as a timeout, and the body errors with the typed cause', async () => {
@@ -113,7 +122,12 @@ describe('a redirect never escapes the pool and is one request', () => {
     const p = pool({ name: 'crossorigin', origin: server.origin, registry });
     const error = await p.fetch(`${server.origin}/start`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolOriginError);
-    expect(error).toMatchObject({ code: 'POOLSCOPE_ORIGIN_MISMATCH', via: 'redirect', expected: server.origin, actual: other.origin });
+    expect(error).toMatchObject({
+      code: 'POOLSCOPE_ORIGIN_MISMATCH',
+      via: 'redirect',
+      expected: server.origin,
+      actual: other.origin,
+    });
     expect(server.requests).toBe(1);
     expect(other.requests).toBe(0);
     expect(await failures(registry, 'crossorigin', 'other')).toBe(1);
@@ -141,7 +155,13 @@ describe('a redirect never escapes the pool and is one request', () => {
     expect(response.headers.get('location')).toBe('http://elsewhere.invalid/x');
     await response.arrayBuffer();
     expect(server.requests).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'manual', operation: 'get', outcome: 'success' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'manual',
+        operation: 'get',
+        outcome: 'success',
+      }),
+    ).toBe(1);
   });
 
   it("fails a redirect with redirect: 'error' as a PoolRequestError, without following it", async () => {
@@ -156,7 +176,7 @@ describe('a redirect never escapes the pool and is one request', () => {
 });
 
 describe('a failure mid-body reaches the caller typed', () => {
-  it('errors the body of a reset mid-stream with PoolRequestError as the cause, undici\'s error below it', async () => {
+  it("errors the body of a reset mid-stream with PoolRequestError as the cause, undici's error below it", async () => {
     const server = await upstream((req, res) => {
       res.writeHead(200);
       res.write('first chunk', () => setImmediate(() => req.socket.destroy()));
@@ -169,7 +189,9 @@ describe('a failure mid-body reaches the caller typed', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).cause).toBeInstanceOf(PoolRequestError);
     expect((error as Error).cause).toMatchObject({ code: 'POOLSCOPE_REQUEST_FAILED', pool: 'midbodyreset' });
-    expect(((error as Error).cause as Error).cause).toMatchObject({ code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) });
+    expect(((error as Error).cause as Error).cause).toMatchObject({
+      code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/),
+    });
     expect((await ended)[0]).toMatchObject({ outcome: 'error', reason: 'other', status: 200 });
   });
 });
@@ -182,7 +204,13 @@ describe('requestMs is the whole budget, retries and waits included', () => {
       // the retry is never answered
     });
     const registry = new Registry();
-    const p = pool({ name: 'resetsilent', origin: server.origin, timeouts: { requestMs: 500 }, retry: { baseDelayMs: 1 }, registry });
+    const p = pool({
+      name: 'resetsilent',
+      origin: server.origin,
+      timeouts: { requestMs: 500 },
+      retry: { baseDelayMs: 1 },
+      registry,
+    });
     const started = performance.now();
     const error = await p.fetch(`${server.origin}/`).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
@@ -190,19 +218,30 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     expect(error).toMatchObject({ phase: 'request', limitMs: 500 });
     expect(elapsed).toBeLessThan(500 + 250);
     expect(seen).toBe(2);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resetsilent', reason: 'reset' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resetsilent', reason: 'reset' }),
+    ).toBe(1);
     expect(await failures(registry, 'resetsilent', 'timeout')).toBe(1);
     await settled(p);
   });
 
   it('aborts the exchange on the wire at the deadline: the slot is free and its socket closed at once', async () => {
     const server = await upstream(() => undefined); // headers never come
-    const p = pool({ name: 'deadlinewire', origin: server.origin, timeouts: { requestMs: 300 }, retry: false, registry: new Registry() });
+    const p = pool({
+      name: 'deadlinewire',
+      origin: server.origin,
+      timeouts: { requestMs: 300 },
+      retry: false,
+      registry: new Registry(),
+    });
     await expect(p.fetch(`${server.origin}/`)).rejects.toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'request' });
     expect(p.stats().activeRequests).toBe(0);
     // HTTP/1.1 cancels an exchange by closing its socket. (undici then opens an idle one of its own accord, as raw
     // undici.fetch does after an AbortSignal.timeout: that one is kept for the next request.)
-    await vi.waitFor(() => expect(server.sockets.accepted - server.sockets.open).toBe(1), { timeout: 1_000, interval: 5 });
+    await vi.waitFor(() => expect(server.sockets.accepted - server.sockets.open).toBe(1), {
+      timeout: 1_000,
+      interval: 5,
+    });
   });
 
   it("ends at the deadline when the retry's connection never completes", async () => {
@@ -212,13 +251,24 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     });
     const origin = `https://127.0.0.1:${server.port}`;
     const registry = new Registry();
-    const p = pool({ name: 'connectsilent', origin, timeouts: { requestMs: 500, connectMs: 2_000 }, retry: { baseDelayMs: 1 }, registry }, 5_000);
+    const p = pool(
+      {
+        name: 'connectsilent',
+        origin,
+        timeouts: { requestMs: 500, connectMs: 2_000 },
+        retry: { baseDelayMs: 1 },
+        registry,
+      },
+      5_000,
+    );
     const started = performance.now();
     const error = await p.fetch(`${origin}/`).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'request' });
     expect(performance.now() - started).toBeLessThan(500 + 250);
     expect(server.accepted()).toBe(2);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectsilent', reason: 'reset' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectsilent', reason: 'reset' }),
+    ).toBe(1);
   });
 
   it('does not wait for a Retry-After longer than the time left: the caller gets the 429 at once, counted once', async () => {
@@ -231,13 +281,17 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     expect(response.status).toBe(429);
     expect(await response.text()).toBe('slow down');
     expect(server.requests).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'retryafter', reason: 'rate_limited' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'retryafter', reason: 'rate_limited' }),
+    ).toBe(0);
     expect(await failures(registry, 'retryafter', 'rate_limited')).toBe(1);
     expect(p.stats()).toMatchObject({ activeRequests: 0, totalRequests: 1 });
   });
 
   it('measures the time left from the start: a wait that fits requestMs but not what is left of it is not started', async () => {
-    const server = await upstream((_req, res) => setTimeout(() => res.writeHead(503, { 'retry-after-ms': '900' }).end(), 400));
+    const server = await upstream((_req, res) =>
+      setTimeout(() => res.writeHead(503, { 'retry-after-ms': '900' }).end(), 400),
+    );
     const registry = new Registry();
     const p = pool({ name: 'timeleft', origin: server.origin, timeouts: { requestMs: 1_000 }, registry });
     const started = performance.now();
@@ -265,7 +319,9 @@ describe('requestMs is the whole budget, retries and waits included', () => {
     expect(performance.now() - started).toBeLessThan(200);
     expect(error).toBeInstanceOf(PoolRequestError); // the real failure, not a timeout that never happened
     expect(server.requests).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'backofflate', reason: 'reset' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'backofflate', reason: 'reset' }),
+    ).toBe(0);
     expect(await failures(registry, 'backofflate', 'other')).toBe(1);
   });
 });
@@ -277,62 +333,79 @@ const reasons: Array<[string, () => unknown]> = [
   ['a custom reason', () => new Error('user navigated away')],
 ];
 
-describe.each(reasons)("a caller's abort with %s is rethrown as its reason and counted as aborted", (_name, makeReason) => {
-  /** Starts a request that reaches `phase`, aborts it there, and returns what the caller got. */
-  async function abortIn(phase: Phase) {
-    const registry = new Registry();
-    const controller = new AbortController();
-    const reason = makeReason();
-    const hold = gate();
-    let p: UpstreamPool;
-    let outcome: Promise<unknown>;
-    if (phase === 'connecting') {
-      const silent = await silentListener();
-      const origin = `https://127.0.0.1:${silent.port}`;
-      p = pool({ name: 'aborts', origin, timeouts: { connectMs: 300 }, retry: false, registry });
-      outcome = p.fetch(`${origin}/`, { signal: controller.signal }).catch((e: unknown) => e);
-      await vi.waitFor(() => expect(silent.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
-    } else {
-      const server = await upstream((_req: http.IncomingMessage, res: http.ServerResponse) => {
-        if (phase === 'backoff') return void res.writeHead(503, { 'retry-after': '30' }).end();
-        if (phase === 'body') {
-          res.writeHead(200);
-          res.write('first chunk');
+describe.each(reasons)(
+  "a caller's abort with %s is rethrown as its reason and counted as aborted",
+  (_name, makeReason) => {
+    /** Starts a request that reaches `phase`, aborts it there, and returns what the caller got. */
+    async function abortIn(phase: Phase) {
+      const registry = new Registry();
+      const controller = new AbortController();
+      const reason = makeReason();
+      const hold = gate();
+      let p: UpstreamPool;
+      let outcome: Promise<unknown>;
+      if (phase === 'connecting') {
+        const silent = await silentListener();
+        const origin = `https://127.0.0.1:${silent.port}`;
+        p = pool({ name: 'aborts', origin, timeouts: { connectMs: 300 }, retry: false, registry });
+        outcome = p.fetch(`${origin}/`, { signal: controller.signal }).catch((e: unknown) => e);
+        await vi.waitFor(() => expect(silent.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
+      } else {
+        const server = await upstream((_req: http.IncomingMessage, res: http.ServerResponse) => {
+          if (phase === 'backoff') return void res.writeHead(503, { 'retry-after': '30' }).end();
+          if (phase === 'body') {
+            res.writeHead(200);
+            res.write('first chunk');
+          }
+          void hold.opened.then(() => res.end());
+        });
+        p = pool({ name: 'aborts', origin: server.origin, maxConcurrent: 1, retry: { budgetMs: 60_000 }, registry });
+        if (phase === 'queued') {
+          void p.fetch(`${server.origin}/holder`).then(
+            (r) => r.arrayBuffer(),
+            () => undefined,
+          );
+          await server.waitForRequests(1);
         }
-        void hold.opened.then(() => res.end());
-      });
-      p = pool({ name: 'aborts', origin: server.origin, maxConcurrent: 1, retry: { budgetMs: 60_000 }, registry });
-      if (phase === 'queued') {
-        void p.fetch(`${server.origin}/holder`).then((r) => r.arrayBuffer(), () => undefined);
-        await server.waitForRequests(1);
+        const responded = once(p, 'response');
+        outcome = p
+          .fetch(`${server.origin}/`, { signal: controller.signal })
+          .then((r) => r.text())
+          .catch((e: unknown) => e);
+        if (phase === 'headers') await server.waitForRequests(1);
+        if (phase === 'body' || phase === 'backoff') await responded;
       }
-      const responded = once(p, 'response');
-      outcome = p.fetch(`${server.origin}/`, { signal: controller.signal }).then((r) => r.text()).catch((e: unknown) => e);
-      if (phase === 'headers') await server.waitForRequests(1);
-      if (phase === 'body' || phase === 'backoff') await responded;
+      if (phase === 'queued') expect(p.stats().pendingRequests).toBe(1);
+      const ended = once(p, phase === 'queued' ? 'reject' : 'request:end');
+      controller.abort(reason);
+      const started = performance.now();
+      const error = await outcome;
+      const elapsedMs = performance.now() - started;
+      hold.open();
+      return { error, reason, registry, p, ended, elapsedMs };
     }
-    if (phase === 'queued') expect(p.stats().pendingRequests).toBe(1);
-    const ended = once(p, phase === 'queued' ? 'reject' : 'request:end');
-    controller.abort(reason);
-    const started = performance.now();
-    const error = await outcome;
-    const elapsedMs = performance.now() - started;
-    hold.open();
-    return { error, reason, registry, p, ended, elapsedMs };
-  }
 
-  it.each<Phase>(['queued', 'connecting', 'headers', 'body', 'backoff'])('while %s', async (phase) => {
-    const { error, reason, registry, ended, elapsedMs } = await abortIn(phase);
-    expect(error).toBe(reason);
-    expect(elapsedMs).toBeLessThan(100);
-    expect((await ended)[0]).toMatchObject({ reason: 'aborted' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'aborts', operation: 'get', reason: 'aborted' })).toBe(1);
-    if (phase === 'backoff') {
-      // The retry it waited for was never sent, so none is counted.
-      expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'aborts', reason: 'unavailable' })).toBe(0);
-    }
-  });
-});
+    it.each<Phase>(['queued', 'connecting', 'headers', 'body', 'backoff'])('while %s', async (phase) => {
+      const { error, reason, registry, ended, elapsedMs } = await abortIn(phase);
+      expect(error).toBe(reason);
+      expect(elapsedMs).toBeLessThan(100);
+      expect((await ended)[0]).toMatchObject({ reason: 'aborted' });
+      expect(
+        await metricValue(registry, 'poolscope_request_failures_total', {
+          pool: 'aborts',
+          operation: 'get',
+          reason: 'aborted',
+        }),
+      ).toBe(1);
+      if (phase === 'backoff') {
+        // The retry it waited for was never sent, so none is counted.
+        expect(
+          await metricValue(registry, 'poolscope_request_retries_total', { pool: 'aborts', reason: 'unavailable' }),
+        ).toBe(0);
+      }
+    });
+  },
+);
 
 describe('aborted requests leave nothing behind', () => {
   it('5,000 callers with 1–3 ms deadlines leave nothing queued, and never open a socket that carries no request', async () => {
@@ -340,11 +413,15 @@ describe('aborted requests leave nothing behind', () => {
     // Per socket, the requests it carried: a socket opened for a request nobody wanted any more carries none.
     const carried = new Map<net.Socket, number>();
     server.server.on('connection', (socket: net.Socket) => carried.set(socket, 0));
-    server.server.on('request', (req: http.IncomingMessage) => carried.set(req.socket, (carried.get(req.socket) ?? 0) + 1));
+    server.server.on('request', (req: http.IncomingMessage) =>
+      carried.set(req.socket, (carried.get(req.socket) ?? 0) + 1),
+    );
     const registry = new Registry();
     const p = pool({ name: 'abortstorm', origin: server.origin, connections: 4, maxQueued: 10_000, registry });
     const results = await Promise.allSettled(
-      Array.from({ length: 5_000 }, (_, i) => p.fetch(`${server.origin}/`, { signal: AbortSignal.timeout(1 + (i % 3)) }).then((r) => r.text())),
+      Array.from({ length: 5_000 }, (_, i) =>
+        p.fetch(`${server.origin}/`, { signal: AbortSignal.timeout(1 + (i % 3)) }).then((r) => r.text()),
+      ),
     );
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
@@ -353,10 +430,18 @@ describe('aborted requests leave nothing behind', () => {
     expect(p.dispatcher.stats.pending).toBe(0);
     expect(await failures(registry, 'abortstorm', 'aborted')).toBe(rejected.length);
     // None reached the caller as anything but its own abort, and none was counted as anything else.
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'abortstorm', operation: 'get', reason: 'other' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'abortstorm',
+        operation: 'get',
+        reason: 'other',
+      }),
+    ).toBe(0);
 
     // The pool is as good as new: ordinary requests are served on the sockets it keeps.
-    const after = await Promise.all(Array.from({ length: 20 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())));
+    const after = await Promise.all(
+      Array.from({ length: 20 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())),
+    );
     expect(after).toEqual(Array.from({ length: 20 }, () => 'ok'));
     expect(server.sockets.peak).toBeLessThanOrEqual(4);
     // A request aborted on the wire closes its socket (HTTP/1.1 has no other way to cancel); one that was never
@@ -367,7 +452,14 @@ describe('aborted requests leave nothing behind', () => {
   it('keeps the slot of a request aborted while connecting until undici lets go, then frees it without a new socket', async () => {
     const silent = await silentListener();
     const origin = `https://127.0.0.1:${silent.port}`;
-    const p = pool({ name: 'abortconnect', origin, connections: 1, timeouts: { connectMs: 300 }, retry: false, registry: new Registry() });
+    const p = pool({
+      name: 'abortconnect',
+      origin,
+      connections: 1,
+      timeouts: { connectMs: 300 },
+      retry: false,
+      registry: new Registry(),
+    });
     const controller = new AbortController();
     const pending = p.fetch(`${origin}/`, { signal: controller.signal }).catch((e: unknown) => e);
     await vi.waitFor(() => expect(silent.accepted()).toBe(1), { timeout: 5_000, interval: 5 });

@@ -35,11 +35,17 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect(error).toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'connect', limitMs: 100, pool: 'connect' });
     expect((error as Error).cause).toMatchObject({ code: 'UND_ERR_CONNECT_TIMEOUT' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'connect', reason: 'connect_error' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'connect', reason: 'timeout' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'connect', reason: 'connect_error' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'connect', reason: 'timeout' }),
+    ).toBe(1);
     expect(p.stats().failedConnections).toBe(1);
     // Only connections that opened are timed.
-    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connection_create_seconds_count', { pool: 'connect' })).toBeUndefined();
+    expect(
+      await metricValueOrAbsent(registry, 'poolscope_pool_connection_create_seconds_count', { pool: 'connect' }),
+    ).toBeUndefined();
   });
 
   it('fails with a headers PoolTimeoutError when the upstream never answers within headersMs', async () => {
@@ -50,7 +56,13 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect(error).toMatchObject({ phase: 'headers', limitMs: 100 });
     expect((error as Error).cause).toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'headers', operation: 'post', reason: 'timeout' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'headers',
+        operation: 'post',
+        reason: 'timeout',
+      }),
+    ).toBe(1);
   });
 
   it('errors a stalled body after bodyMs instead of hanging, counted as a timeout', async () => {
@@ -76,7 +88,9 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     expect(error).toBeInstanceOf(PoolConnectError);
     expect(error).toMatchObject({ code: 'POOLSCOPE_CONNECT_FAILED', connectionReason: 'refused' });
     expect((error as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
-    expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'refused', reason: 'refused' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'refused', reason: 'refused' }),
+    ).toBe(1);
   });
 
   it('counts failures while the upstream is down and recovers by itself when it comes back', async () => {
@@ -85,16 +99,22 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     const p = pool({ name: 'flappy', origin: server.origin, connections: 2, retry: false, registry });
     expect(await (await p.fetch(`${server.origin}/`)).text()).toBe('ok');
     await server.kill();
-    const failures = await Promise.all(Array.from({ length: 5 }, () => p.fetch(`${server.origin}/`).catch((e: unknown) => e)));
+    const failures = await Promise.all(
+      Array.from({ length: 5 }, () => p.fetch(`${server.origin}/`).catch((e: unknown) => e)),
+    );
     expect(failures.every((e) => e instanceof PoolConnectError || e instanceof PoolRequestError)).toBe(true);
     expect(p.stats().failedRequests).toBe(5);
     await server.restart();
-    const recovered = await Promise.all(Array.from({ length: 5 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())));
+    const recovered = await Promise.all(
+      Array.from({ length: 5 }, () => p.fetch(`${server.origin}/`).then((r) => r.text())),
+    );
     expect(recovered).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'flappy', outcome: 'success' })).toBe(6);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'flappy', outcome: 'success' }),
+    ).toBe(6);
   });
 
-  it('counts HTTP error statuses by class without throwing: the response is the caller\'s', async () => {
+  it("counts HTTP error statuses by class without throwing: the response is the caller's", async () => {
     const server = await upstream((req, res) => {
       res.statusCode = req.url === '/missing' ? 404 : 500;
       res.end('{}');
@@ -104,8 +124,12 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     expect((await p.fetch(`${server.origin}/missing`)).status).toBe(404);
     const response = await p.fetch(`${server.origin}/broken`);
     await response.text();
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'statuses', reason: 'http_4xx' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'statuses', reason: 'http_5xx' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'statuses', reason: 'http_4xx' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'statuses', reason: 'http_5xx' }),
+    ).toBe(1);
   });
 
   it('never lets a bearer token sent upstream appear in errors, stats or metrics', async () => {
@@ -114,7 +138,9 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     const registry = new Registry();
     const p = pool({ name: 'secrets', origin: server.origin, timeouts: { headersMs: 50 }, registry });
     const error = await p
-      .fetch(`${server.origin}/v1/things?api_key=${token}`, { headers: { authorization: `Bearer ${token}`, 'api-key': token } })
+      .fetch(`${server.origin}/v1/things?api_key=${token}`, {
+        headers: { authorization: `Bearer ${token}`, 'api-key': token },
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect(inspect(error, { depth: 10 })).not.toContain(token);

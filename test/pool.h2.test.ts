@@ -43,7 +43,15 @@ describe('a pool with allowH2 against an HTTP/2 origin', () => {
   it('runs concurrent requests as streams of one connection, and its gauges say so', async () => {
     const upstream = await startH2Server();
     const registry = new Registry();
-    const p = pool({ name: 'h2', origin: upstream.origin, allowH2: true, connections: 4, maxConcurrent: 10, tls: { ca: upstream.ca }, registry });
+    const p = pool({
+      name: 'h2',
+      origin: upstream.origin,
+      allowH2: true,
+      connections: 4,
+      maxConcurrent: 10,
+      tls: { ca: upstream.ca },
+      registry,
+    });
 
     // A first request opens the session (a burst on a cold pool may open up to `connections` while connecting).
     const first = p.fetch(`${upstream.origin}/v1/warm`).then((r) => r.text());
@@ -51,7 +59,9 @@ describe('a pool with allowH2 against an HTTP/2 origin', () => {
     upstream.releaseAll();
     expect(await first).toBe('ok');
 
-    const responses = Promise.all(Array.from({ length: 10 }, () => p.fetch(`${upstream.origin}/v1/items`).then((r) => r.text())));
+    const responses = Promise.all(
+      Array.from({ length: 10 }, () => p.fetch(`${upstream.origin}/v1/items`).then((r) => r.text())),
+    );
     responses.catch(() => undefined); // awaited below; a failed assertion before that must not leave it unhandled
     // All ten reach the server while none has been answered: they are multiplexed, not queued behind each other.
     await vi.waitFor(() => expect(upstream.held.length).toBe(10), { timeout: 5_000, interval: 10 });

@@ -21,14 +21,32 @@ describe('the concurrency limiter', () => {
     await expect(p.fetch(`${server.origin}/`, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     expect(events).toEqual(['reject']);
     expect(server.requests).toBe(0);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'preaborted', operation: 'get', outcome: 'error' })).toBe(0);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'preaborted', operation: 'get', reason: 'aborted' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'preaborted',
+        operation: 'get',
+        outcome: 'error',
+      }),
+    ).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'preaborted',
+        operation: 'get',
+        reason: 'aborted',
+      }),
+    ).toBe(1);
   });
 
   it('with maxQueued 0 serves a request when a slot is free and refuses one only while none is', async () => {
     const gate = held();
     const server = await upstream(gate.handler);
-    const p = pool({ name: 'noqueue', origin: server.origin, maxConcurrent: 1, maxQueued: 0, registry: new Registry() });
+    const p = pool({
+      name: 'noqueue',
+      origin: server.origin,
+      maxConcurrent: 1,
+      maxQueued: 0,
+      registry: new Registry(),
+    });
     const first = p.fetch(`${server.origin}/`);
     await server.waitForRequests(1);
     await expect(p.fetch(`${server.origin}/`)).rejects.toMatchObject({ code: 'POOLSCOPE_QUEUE_FULL' });
@@ -43,7 +61,13 @@ describe('the concurrency limiter', () => {
   it('with acquireMs 0 lets a waiter wait as long as it takes', async () => {
     const gate = held();
     const server = await upstream(gate.handler);
-    const p = pool({ name: 'nowait', origin: server.origin, maxConcurrent: 1, timeouts: { acquireMs: 0 }, registry: new Registry() });
+    const p = pool({
+      name: 'nowait',
+      origin: server.origin,
+      maxConcurrent: 1,
+      timeouts: { acquireMs: 0 },
+      registry: new Registry(),
+    });
     const first = p.fetch(`${server.origin}/1`);
     await server.waitForRequests(1);
     const second = p.fetch(`${server.origin}/2`);
@@ -99,7 +123,7 @@ describe('the concurrency limiter', () => {
     expect(order).toEqual(['next', 'newcomer']);
   });
 
-  it('disarms a served waiter\'s acquire timer: it never times out the waiter behind it', async () => {
+  it("disarms a served waiter's acquire timer: it never times out the waiter behind it", async () => {
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const limiter = new ConcurrencyLimiter('timers', 1, 10, 500);
     const a = (await take(limiter.acquire())) as Release;
@@ -150,7 +174,11 @@ describe('what the snapshot and the metrics record', () => {
     expect(event.outcome).toBe('success');
     expect(event.durationMs).toBeGreaterThanOrEqual(45);
     expect(event.durationMs).toBeLessThan(1_000);
-    const sum = await metricValue(registry, 'poolscope_request_duration_seconds_sum', { pool: 'units', operation: 'get', outcome: 'success' });
+    const sum = await metricValue(registry, 'poolscope_request_duration_seconds_sum', {
+      pool: 'units',
+      operation: 'get',
+      outcome: 'success',
+    });
     expect(sum).toBeGreaterThanOrEqual(0.045);
     expect(sum).toBeLessThan(1);
     const stats = p.stats();
@@ -190,8 +218,20 @@ describe('what the snapshot and the metrics record', () => {
     const stats = p.stats();
     expect(stats).toMatchObject({ totalRequests: 2, failedRequests: 1, windowSize: 1, rateLimitedRequests: 0 });
     expect(Number.isFinite(stats.averageResponseTimeMs)).toBe(true);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'refused', operation: 'get', outcome: 'success' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: 'refused', operation: 'get', outcome: 'error' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'refused',
+        operation: 'get',
+        outcome: 'success',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: 'refused',
+        operation: 'get',
+        outcome: 'error',
+      }),
+    ).toBe(0);
   });
 
   it('counts a 429 as rate limited and a 500 or a 400 as failures that are not', async () => {
@@ -208,7 +248,13 @@ describe('what the snapshot and the metrics record', () => {
       { outcome: 'error', reason: 'http_4xx' },
     ]);
     expect(p.stats()).toMatchObject({ failedRequests: 3, rateLimitedRequests: 1 });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'statuses', operation: 'get', reason: 'http_4xx' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'statuses',
+        operation: 'get',
+        reason: 'http_4xx',
+      }),
+    ).toBe(1);
   });
 
   it('counts a body the consumer cancels after a 200 as a success', async () => {
@@ -223,7 +269,13 @@ describe('what the snapshot and the metrics record', () => {
     await response.body!.cancel();
     expect((await ended)[0]).toMatchObject({ outcome: 'success', status: 200 });
     // Exported at 0 from the operation's first request, and still 0: a cancelled body is no failure.
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'cancelled', operation: 'get', reason: 'other' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'cancelled',
+        operation: 'get',
+        reason: 'other',
+      }),
+    ).toBe(0);
   });
 
   it('counts an AbortError thrown inside run() as aborted, whatever names it (name, ABORT_ERR, UND_ERR_ABORTED)', async () => {
@@ -235,6 +287,12 @@ describe('what the snapshot and the metrics record', () => {
       Object.assign(new Error('aborted'), { code: 'UND_ERR_ABORTED' }),
     ];
     for (const error of errors) await expect(p.run('job', () => Promise.reject(error))).rejects.toBe(error);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'runaborts', operation: 'job', reason: 'aborted' })).toBe(3);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'runaborts',
+        operation: 'job',
+        reason: 'aborted',
+      }),
+    ).toBe(3);
   });
 });

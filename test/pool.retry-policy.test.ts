@@ -32,7 +32,11 @@ describe('the retry policy', () => {
     ['a negative Retry-After', { 'retry-after': '-1' }, undefined],
     ['an empty Retry-After', { 'retry-after': '' }, undefined],
     ['no header', {}, undefined],
-    ['Retry-After as an HTTP date', { 'retry-after': new Date(Date.parse('2026-11-27T12:00:03Z')).toUTCString() }, 3_000],
+    [
+      'Retry-After as an HTTP date',
+      { 'retry-after': new Date(Date.parse('2026-11-27T12:00:03Z')).toUTCString() },
+      3_000,
+    ],
     ['an HTTP date in the past', { 'retry-after': 'Thu, 26 Nov 2026 12:00:00 GMT' }, 0],
     ['garbage', { 'retry-after': 'soon' }, undefined],
   ])('reads the wait the upstream asked for from %s', (_name, values, expected) => {
@@ -43,7 +47,9 @@ describe('the retry policy', () => {
     const retry = policy({ statuses: [429, 500, 502, 503] });
     expect(retryReasonForStatus(retry, 503, 'POST', false)).toBeUndefined();
     expect(retryReasonForStatus(retry, 503, 'POST', true)).toBe('unavailable');
-    expect(retryReasonForStatus(policy({ statuses: [503], nonIdempotent: true }), 503, 'POST', false)).toBe('unavailable');
+    expect(retryReasonForStatus(policy({ statuses: [503], nonIdempotent: true }), 503, 'POST', false)).toBe(
+      'unavailable',
+    );
     expect(retryReasonForStatus(retry, 502, 'GET', false)).toBe('server_error');
     expect(retryReasonForStatus(retry, 503, 'GET', false)).toBe('unavailable');
     expect(retryReasonForStatus(retry, 429, 'POST', false)).toBe('rate_limited');
@@ -66,7 +72,9 @@ describe('retries on the wire', () => {
     const p = pool({ name: 'postonce', origin: server.origin, retry: { statuses: [503], baseDelayMs: 1 }, registry });
     expect((await p.fetch(`${server.origin}/`, { method: 'POST', body: '{}' })).status).toBe(503);
     expect(server.requests).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'postonce', reason: 'unavailable' })).toBe(0);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'postonce', reason: 'unavailable' }),
+    ).toBe(0);
   });
 
   it('retries a GET answered 502 as server_error, after the backoff', async () => {
@@ -78,10 +86,17 @@ describe('retries on the wire', () => {
       res.writeHead(++seen === 1 ? 502 : 200).end('ok');
     });
     const registry = new Registry();
-    const p = pool({ name: 'badgateway', origin: server.origin, retry: { statuses: [502], baseDelayMs: 300 }, registry });
+    const p = pool({
+      name: 'badgateway',
+      origin: server.origin,
+      retry: { statuses: [502], baseDelayMs: 300 },
+      registry,
+    });
     expect(await (await p.fetch(`${server.origin}/`)).text()).toBe('ok');
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(290);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'badgateway', reason: 'server_error' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'badgateway', reason: 'server_error' }),
+    ).toBe(1);
   });
 
   it("waits OpenAI's retry-after-ms before retrying a 429", async () => {
@@ -117,17 +132,31 @@ describe('retries on the wire', () => {
     defer(() => silent.close());
     const origin = `https://127.0.0.1:${silent.port}`;
     const registry = new Registry();
-    const p = pool({ name: 'connectretry', origin, timeouts: { connectMs: 100 }, retry: { maxRetries: 1, baseDelayMs: 1 }, registry });
+    const p = pool({
+      name: 'connectretry',
+      origin,
+      timeouts: { connectMs: 100 },
+      retry: { maxRetries: 1, baseDelayMs: 1 },
+      registry,
+    });
     const error = await p.fetch(`${origin}/`, { method: 'POST', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolTimeoutError);
     expect(silent.accepted()).toBe(2);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectretry', reason: 'connect_error' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'connectretry', reason: 'connect_error' }),
+    ).toBe(1);
   });
 
   it('never re-sends a request that timed out waiting for headers', async () => {
     const server = await upstream(() => undefined);
     const registry = new Registry();
-    const p = pool({ name: 'headersonce', origin: server.origin, timeouts: { headersMs: 200 }, retry: { baseDelayMs: 1 }, registry });
+    const p = pool({
+      name: 'headersonce',
+      origin: server.origin,
+      timeouts: { headersMs: 200 },
+      retry: { baseDelayMs: 1 },
+      registry,
+    });
     const error = await p.fetch(`${server.origin}/`).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POOLSCOPE_TIMEOUT', phase: 'headers' });
     expect(server.requests).toBe(1);
@@ -141,8 +170,16 @@ describe('failures are named', () => {
     const error = await p.fetch('http://poolscope-test.invalid/').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolConnectError);
     expect(error).toMatchObject({ connectionReason: 'dns' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'nodns', operation: 'get', reason: 'connect_error' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'nodns', reason: 'dns' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'nodns',
+        operation: 'get',
+        reason: 'connect_error',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'nodns', reason: 'dns' }),
+    ).toBe(1);
   });
 
   it('names a certificate the pool does not trust: connectionReason tls', async () => {
@@ -158,7 +195,9 @@ describe('failures are named', () => {
     const p = pool({ name: 'untrusted', origin, retry: false, registry });
     const error = await p.fetch(`${origin}/`).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'POOLSCOPE_CONNECT_FAILED', connectionReason: 'tls' });
-    expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'untrusted', reason: 'tls' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: 'untrusted', reason: 'tls' }),
+    ).toBe(1);
   });
 
   it('names an upstream that does not speak HTTP: PoolRequestError with the parser error as cause, counted other', async () => {
@@ -172,6 +211,12 @@ describe('failures are named', () => {
     const error = await p.fetch(`${origin}/`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolRequestError);
     expect((error as Error).cause).toBeDefined();
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'nothttp', operation: 'get', reason: 'other' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: 'nothttp',
+        operation: 'get',
+        reason: 'other',
+      }),
+    ).toBe(1);
   });
 });

@@ -23,7 +23,9 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     expect(await response.text()).toBe('ok');
     expect(seenAt).toHaveLength(2);
     expect(seenAt[1]! - seenAt[0]!).toBeGreaterThanOrEqual(1000);
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'ratelimited', reason: 'rate_limited' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'ratelimited', reason: 'rate_limited' }),
+    ).toBe(1);
     expect(p.stats()).toMatchObject({ retries: 1, successfulRequests: 1, rateLimitedRequests: 0 });
     // The 429 was drained, not dropped: the retry reused the same socket.
     expect(server.sockets.accepted).toBe(1);
@@ -39,7 +41,9 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     const response = await p.fetch(`${server.origin}/`);
     expect(response.status).toBe(429);
     expect(server.requests).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: 'budget', reason: 'rate_limited' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', { pool: 'budget', reason: 'rate_limited' }),
+    ).toBe(1);
     expect(p.stats().rateLimitedRequests).toBe(1);
   });
 
@@ -58,7 +62,9 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     expect(await (await p.fetch(`${server.origin}/`)).text()).toBe('ok');
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
     resetsLeft = 1;
-    await expect(p.fetch(`${server.origin}/`, { method: 'POST', body: 'x' })).rejects.toMatchObject({ code: 'POOLSCOPE_REQUEST_FAILED' });
+    await expect(p.fetch(`${server.origin}/`, { method: 'POST', body: 'x' })).rejects.toMatchObject({
+      code: 'POOLSCOPE_REQUEST_FAILED',
+    });
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
   });
 
@@ -76,7 +82,8 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     const registry = new Registry();
     const leaveToCaller = { methods: ['GET'], statuses: [503], networkErrors: true };
     const p = pool({ name: 'sdkowned', origin: server.origin, retry: { baseDelayMs: 1, leaveToCaller }, registry });
-    const retries = (reason: string) => metricValue(registry, 'poolscope_request_retries_total', { pool: 'sdkowned', reason });
+    const retries = (reason: string) =>
+      metricValue(registry, 'poolscope_request_retries_total', { pool: 'sdkowned', reason });
 
     failuresLeft = 1;
     expect((await p.fetch(`${server.origin}/unavailable`)).status).toBe(503); // the caller's to retry
@@ -97,13 +104,20 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     const server = await upstream((_req, res) => res.end('ok'));
     await server.kill();
     const registry = new Registry();
-    const p = pool({ name: 'refusedretry', origin: server.origin, retry: { maxRetries: 5, baseDelayMs: 50 }, registry });
+    const p = pool({
+      name: 'refusedretry',
+      origin: server.origin,
+      retry: { maxRetries: 5, baseDelayMs: 50 },
+      registry,
+    });
     const refused = once(p, 'connection:error');
     const pending = p.fetch(`${server.origin}/`, { method: 'POST', body: 'payload' });
     const [event] = await refused;
     expect(event).toMatchObject({ reason: 'refused' });
     await server.restart();
     expect(await (await pending).text()).toBe('ok');
-    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'refusedretry', reason: 'connect_error' })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_retries_total', { pool: 'refusedretry', reason: 'connect_error' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 });

@@ -69,12 +69,14 @@ describe.each(Object.keys(kinds))('pg-pool contract: %s', (kind) => {
     client.release();
     expect((await pool.query('SELECT 2 AS n')).rows).toEqual([{ n: 2 }]);
     const viaCallback = await new Promise<unknown>((resolve, reject) =>
-      pool.query('SELECT $1::int AS n', [3], (error: Error | undefined, result: pg.QueryResult) => (error ? reject(error) : resolve(result.rows))),
+      pool.query('SELECT $1::int AS n', [3], (error: Error | undefined, result: pg.QueryResult) =>
+        error ? reject(error) : resolve(result.rows),
+      ),
     );
     expect(viaCallback).toEqual([{ n: 3 }]);
-    const [error, borrowed, done] = await new Promise<[Error | undefined, pg.PoolClient | undefined, (release?: unknown) => void]>((resolve) =>
-      pool.connect((e, c, d) => resolve([e, c, d])),
-    );
+    const [error, borrowed, done] = await new Promise<
+      [Error | undefined, pg.PoolClient | undefined, (release?: unknown) => void]
+    >((resolve) => pool.connect((e, c, d) => resolve([e, c, d])));
     expect(error).toBeUndefined();
     expect((await borrowed!.query('SELECT 4 AS n')).rows).toEqual([{ n: 4 }]);
     done();

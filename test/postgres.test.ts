@@ -16,7 +16,12 @@ import {
   type PgPoolLogger,
   type PgPoolOptions,
 } from '../src/postgres/index.js';
-import { PgAcquireTimeoutError, PoolAcquireTimeoutError, PoolConfigError, PoolConnectError } from '../src/errors/index.js';
+import {
+  PgAcquireTimeoutError,
+  PoolAcquireTimeoutError,
+  PoolConfigError,
+  PoolConnectError,
+} from '../src/errors/index.js';
 import type { DatabaseConfig } from '../src/config/types.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 import { startSilentListener } from './support/silent-listener.js';
@@ -66,9 +71,10 @@ async function pool(options: PgPoolOptions): Promise<PgPool> {
 
 /** Server connections carrying this application_name right now, from a separate client. */
 async function serverConnections(applicationName: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
-    applicationName,
-  ]);
+  const { rows } = await admin.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+    [applicationName],
+  );
   return rows[0]!.n;
 }
 
@@ -119,13 +125,30 @@ describe('a pg pool bounded to max connections', () => {
     expect(samples).toBeGreaterThan(3);
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(5);
-    expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name })).toBeLessThanOrEqual(5);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: name, operation: 'select', outcome: 'success' })).toBe(200);
+    expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name })).toBeLessThanOrEqual(
+      5,
+    );
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: name,
+        operation: 'select',
+        outcome: 'success',
+      }),
+    ).toBe(200);
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: name })).toBe(200);
     const stats = p.stats();
-    expect(stats).toMatchObject({ poolSize: 5, maxConcurrent: 5, pendingRequests: 0, totalRequests: 200, successfulRequests: 200, failedRequests: 0 });
+    expect(stats).toMatchObject({
+      poolSize: 5,
+      maxConcurrent: 5,
+      pendingRequests: 0,
+      totalRequests: 200,
+      successfulRequests: 200,
+      failedRequests: 0,
+    });
     expect(stats.totalConnections).toBeLessThanOrEqual(5);
-    console.info(`[postgres.test] peak server connections ${peak} over ${samples} samples; pending at start ${pendingAtStart}`);
+    console.info(
+      `[postgres.test] peak server connections ${peak} over ${samples} samples; pending at start ${pendingAtStart}`,
+    );
   });
 
   it('computes the connection gauges from pg at scrape time: a held client is active, the rest idle', async () => {
@@ -177,11 +200,18 @@ describe('pg options poolscope sets itself', () => {
     [{ pg: { maxLifetimeSeconds: 60 } }, 'pg.maxLifetimeSeconds'],
     [{ pg: { keepAlive: false } }, 'pg.keepAlive'],
   ])('refuses %j, which would be silently overridden, naming %s', (options, option) => {
-    expect(() => createPgPoolSync(pg, options as PgPoolOptions)).toThrow(expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option }));
+    expect(() => createPgPoolSync(pg, options as PgPoolOptions)).toThrow(
+      expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option }),
+    );
   });
 
   it('still takes pg options it does not set: ssl, maxUses, a connectionString given only under pg', async () => {
-    const p = createPgPoolSync(pg, { name: uniqueName(), pg: { connectionString: DATABASE_URL, maxUses: 5 }, registry: new Registry(), logger: captureLogger() });
+    const p = createPgPoolSync(pg, {
+      name: uniqueName(),
+      pg: { connectionString: DATABASE_URL, maxUses: 5 },
+      registry: new Registry(),
+      logger: captureLogger(),
+    });
     cleanups.push(() => p.close(2_000));
     await expect(p.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
     expect(p.pool.options.maxUses).toBe(5);
@@ -194,7 +224,14 @@ describe('connection lifetime and keep-alive', () => {
     cleanups.push(async () => void vi.restoreAllMocks());
     const name = uniqueName();
     const registry = new Registry();
-    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 1, maxLifetimeMs: 1_000, registry, logger: captureLogger() });
+    const p = createPgPoolSync(pg, {
+      connectionString: DATABASE_URL,
+      name,
+      min: 1,
+      maxLifetimeMs: 1_000,
+      registry,
+      logger: captureLogger(),
+    });
     cleanups.push(() => p.close(2_000));
     await nthEvent(p, 'connect', 1);
     const openedAt = performance.now();
@@ -204,7 +241,9 @@ describe('connection lifetime and keep-alive', () => {
     expect(performance.now() - openedAt).toBeGreaterThanOrEqual(975 - 20);
     await nthEvent(p, 'connect', 1); // back to min
     // pg-pool retires an idle client by checking it out and back: that is not a use of the pool.
-    expect(await metricValueOrAbsent(registry, 'poolscope_pool_connection_usage_seconds_count', { pool: name })).toBeUndefined();
+    expect(
+      await metricValueOrAbsent(registry, 'poolscope_pool_connection_usage_seconds_count', { pool: name }),
+    ).toBeUndefined();
   });
 
   it('turns TCP keep-alive on, probing after keepAliveIntervalMs of silence', async () => {
@@ -216,15 +255,24 @@ describe('connection lifetime and keep-alive', () => {
   });
 });
 
-describe('min with pg\'s maxUses', () => {
-  const created = (registry: Registry, name: string) => metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name });
+describe("min with pg's maxUses", () => {
+  const created = (registry: Registry, name: string) =>
+    metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name });
   /** Watches for `ms`: the absence of new connections is the behaviour under test, so it takes a window. */
   const quietFor = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('does not spend a use on warming: max 1, min 1, maxUses 1 serves two callers and then sits still', async () => {
     const name = uniqueName();
     const registry = new Registry();
-    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, max: 1, min: 1, pg: { maxUses: 1 }, registry, logger: captureLogger() });
+    const p = createPgPoolSync(pg, {
+      connectionString: DATABASE_URL,
+      name,
+      max: 1,
+      min: 1,
+      pg: { maxUses: 1 },
+      registry,
+      logger: captureLogger(),
+    });
     cleanups.push(() => p.close(2_000));
     await nthEvent(p, 'connect', 1);
     // Two callers for one client: the second waits, and must be served before any refill.
@@ -252,7 +300,9 @@ describe('min with pg\'s maxUses', () => {
     await pool({ name, max: 2, min: 1, registry });
     const until = performance.now() + 1_500;
     while (performance.now() < until) {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`poolscope:${name}`]);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+        `poolscope:${name}`,
+      ]);
     }
     // The first refill at once, the next after 1 s, the one after that not before 3 s.
     expect(await created(registry, name)).toBeLessThanOrEqual(3);
@@ -262,7 +312,13 @@ describe('min with pg\'s maxUses', () => {
 describe('createPgPoolSync', () => {
   it('returns the pool at once and opens min connections in the background', async () => {
     const name = uniqueName();
-    const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 2, registry: new Registry(), logger: captureLogger() });
+    const p = createPgPoolSync(pg, {
+      connectionString: DATABASE_URL,
+      name,
+      min: 2,
+      registry: new Registry(),
+      logger: captureLogger(),
+    });
     cleanups.push(() => p.close(2_000));
     const opened = nthEvent(p, 'connect', 2);
     await opened;
@@ -271,13 +327,25 @@ describe('createPgPoolSync', () => {
 });
 
 describe('timeouts', () => {
-  it('fails a statement beyond statementTimeoutMs with pg\'s 57014, counted as reason=timeout', async () => {
+  it("fails a statement beyond statementTimeoutMs with pg's 57014, counted as reason=timeout", async () => {
     const registry = new Registry();
     const name = uniqueName();
     const p = await pool({ name, statementTimeoutMs: 200, registry });
     await expect(p.query('SELECT pg_sleep(2)')).rejects.toMatchObject({ code: '57014' });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'timeout' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: name, operation: 'select', outcome: 'error' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'timeout',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: name,
+        operation: 'select',
+        outcome: 'error',
+      }),
+    ).toBe(1);
     // The pool goes on: the timed-out client was replaced.
     await expect(p.query('SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
   });
@@ -294,11 +362,24 @@ describe('timeouts', () => {
     const error = await p.query('SELECT 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PgAcquireTimeoutError);
     expect(error).toBeInstanceOf(PoolAcquireTimeoutError);
-    expect(error).toMatchObject({ code: 'POOLSCOPE_ACQUIRE_TIMEOUT', reason: 'acquire_timeout', pool: name, limitMs: 200 });
+    expect(error).toMatchObject({
+      code: 'POOLSCOPE_ACQUIRE_TIMEOUT',
+      reason: 'acquire_timeout',
+      pool: name,
+      limitMs: 200,
+    });
     expect((error as Error).message).toContain('connectionTimeoutMs=200');
     expect(((error as Error).cause as Error).message).toBe('timeout exceeded when trying to connect');
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'acquire_timeout' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_sum', { pool: name })).toBeGreaterThanOrEqual(0.2);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'acquire_timeout',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_sum', { pool: name }),
+    ).toBeGreaterThanOrEqual(0.2);
     expect(p.stats()).toMatchObject({ failedRequests: 1, failedConnections: 0 });
     expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: name })).toBe(1);
     // The app's own checkouts time out the same way, with pg's error unchanged, and count too.
@@ -311,7 +392,7 @@ describe('timeouts', () => {
 });
 
 describe('connections lost', () => {
-  it('counts the failures when pg_terminate_backend kills the pool\'s connections mid-load, then recovers', async () => {
+  it("counts the failures when pg_terminate_backend kills the pool's connections mid-load, then recovers", async () => {
     const registry = new Registry();
     const name = uniqueName();
     const logger = captureLogger();
@@ -325,13 +406,23 @@ describe('connections lost', () => {
     );
     const results = await load;
     const failed = results.filter((r) => r.status === 'rejected').length;
-    console.info(`[postgres.test] terminated ${rows.length} backends mid-load: ${failed} of 40 queries failed, ${logger.lines.length} log lines`);
+    console.info(
+      `[postgres.test] terminated ${rows.length} backends mid-load: ${failed} of 40 queries failed, ${logger.lines.length} log lines`,
+    );
 
     expect(rows.length).toBeGreaterThan(0);
     expect(failed).toBeGreaterThan(0);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'other' })).toBe(failed);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'other',
+      }),
+    ).toBe(failed);
     expect(p.stats().failedRequests).toBe(failed);
-    expect(await metricValue(registry, 'poolscope_pool_connections_closed_total', { pool: name })).toBeGreaterThanOrEqual(rows.length);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connections_closed_total', { pool: name }),
+    ).toBeGreaterThanOrEqual(rows.length);
 
     const after = await Promise.all(Array.from({ length: 10 }, () => p.query('SELECT 1 AS one')));
     expect(after.every((r) => r.rows[0]?.one === 1)).toBe(true);
@@ -344,9 +435,21 @@ describe('connections lost', () => {
     const p = await pool({ name, connectionString: 'postgres://postgres@127.0.0.1:1/test', registry });
     const error = await p.query('SELECT 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolConnectError);
-    expect(error).toMatchObject({ code: 'POOLSCOPE_CONNECT_FAILED', reason: 'connect_error', connectionReason: 'refused' });
-    expect(await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: name, reason: 'refused' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'connect_error' })).toBe(1);
+    expect(error).toMatchObject({
+      code: 'POOLSCOPE_CONNECT_FAILED',
+      reason: 'connect_error',
+      connectionReason: 'refused',
+    });
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_errors_total', { pool: name, reason: 'refused' }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'connect_error',
+      }),
+    ).toBe(1);
     expect(p.stats()).toMatchObject({ failedConnections: 1, connectionErrorsLastMinute: 1 });
   });
 });
@@ -357,7 +460,9 @@ describe('idle connections and closing', () => {
     const logger = captureLogger();
     const p = await pool({ name, max: 4, min: 2, registry: new Registry(), logger });
     const reopened = nthEvent(p, 'connect', 2);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`poolscope:${name}`]);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `poolscope:${name}`,
+    ]);
     await reopened;
     expect(logger.lines.filter((l) => l.msg.includes('lost an idle connection'))).toHaveLength(2);
     expect(await serverConnections(`poolscope:${name}`)).toBe(2);
@@ -374,13 +479,24 @@ describe('idle connections and closing', () => {
     await started;
     const waiting = p.query('SELECT 1');
     await expect(p.query('SELECT 2')).rejects.toMatchObject({ code: 'POOLSCOPE_QUEUE_FULL', limit: 1 });
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'queue_full' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'queue_full',
+      }),
+    ).toBe(1);
     held.open();
     await Promise.all([holding, waiting]);
   });
 
   it('closes within deadlineMs even when a client is never given back', async () => {
-    const p = await createPgPool({ connectionString: DATABASE_URL, name: uniqueName(), registry: new Registry(), logger: captureLogger() });
+    const p = await createPgPool({
+      connectionString: DATABASE_URL,
+      name: uniqueName(),
+      registry: new Registry(),
+      logger: captureLogger(),
+    });
     const never = gate();
     const started = nthEvent(p, 'request:start', 1);
     const stuck = p.run('stuck', () => never.opened);
@@ -401,23 +517,37 @@ describe('close(deadlineMs) returns by its deadline, whatever the database does'
     return { url: `postgres://postgres@127.0.0.1:${listener.port}/test`, accepted: listener.accepted };
   }
 
-  it.each([0, 5_000])('with a client still connecting to a database that never answers (connectionTimeoutMs %i)', async (connectionTimeoutMs) => {
-    const db = await blackholedDatabase();
-    const p = createPgPoolSync(pg, { connectionString: db.url, name: uniqueName(), connectionTimeoutMs, registry: new Registry(), logger: captureLogger() });
-    const query = p.query('SELECT 1').catch((e: unknown) => e);
-    await vi.waitFor(() => expect(db.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
-    // A client still connecting carries no work: it is neither active nor idle.
-    expect(p.live()).toMatchObject({ connectingConnections: 1, activeConnections: 0, idleConnections: 0 });
-    const started = performance.now();
-    await p.close(500);
-    expect(performance.now() - started).toBeLessThan(500 + 100);
-    expect(p.pool.totalCount).toBe(0);
-    expect(await query).toMatchObject({ code: expect.stringMatching(/^POOLSCOPE_/) });
-  });
+  it.each([0, 5_000])(
+    'with a client still connecting to a database that never answers (connectionTimeoutMs %i)',
+    async (connectionTimeoutMs) => {
+      const db = await blackholedDatabase();
+      const p = createPgPoolSync(pg, {
+        connectionString: db.url,
+        name: uniqueName(),
+        connectionTimeoutMs,
+        registry: new Registry(),
+        logger: captureLogger(),
+      });
+      const query = p.query('SELECT 1').catch((e: unknown) => e);
+      await vi.waitFor(() => expect(db.accepted()).toBe(1), { timeout: 5_000, interval: 5 });
+      // A client still connecting carries no work: it is neither active nor idle.
+      expect(p.live()).toMatchObject({ connectingConnections: 1, activeConnections: 0, idleConnections: 0 });
+      const started = performance.now();
+      await p.close(500);
+      expect(performance.now() - started).toBeLessThan(500 + 100);
+      expect(p.pool.totalCount).toBe(0);
+      expect(await query).toMatchObject({ code: expect.stringMatching(/^POOLSCOPE_/) });
+    },
+  );
 
   it('cancels a statement still running at the deadline on the server, not only on the client', async () => {
     const name = uniqueName();
-    const p = await createPgPool({ connectionString: DATABASE_URL, name, registry: new Registry(), logger: captureLogger() });
+    const p = await createPgPool({
+      connectionString: DATABASE_URL,
+      name,
+      registry: new Registry(),
+      logger: captureLogger(),
+    });
     const sleeping = p.query('SELECT pg_sleep(600)').catch((e: unknown) => e);
     const running = async () => {
       const { rows } = await admin.query<{ n: number }>(
@@ -454,8 +584,12 @@ describe('leak detection', () => {
     expect(warnings[0]!.obj).toMatchObject({ pool: name, thresholdMs: 100 });
     expect(String(warnings[0]!.obj.stack)).toMatch(/^\s+at .*postgres\.test\.ts/); // the caller first, not poolscope's frames
     expect(await metricValue(registry, 'poolscope_pool_leaks_total', { pool: name })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_pool_connection_usage_seconds_sum', { pool: name })).toBeGreaterThanOrEqual(0.1);
-    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([expect.stringContaining('was returned')]);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connection_usage_seconds_sum', { pool: name }),
+    ).toBeGreaterThanOrEqual(0.1);
+    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
+      expect.stringContaining('was returned'),
+    ]);
   });
 
   it('stays quiet for clients returned within the threshold', async () => {
@@ -470,7 +604,7 @@ describe('leak detection', () => {
 });
 
 describe('operation names', () => {
-  it('labels queries by SQL verb and run() by the caller\'s name, never by the SQL text', async () => {
+  it("labels queries by SQL verb and run() by the caller's name, never by the SQL text", async () => {
     const registry = new Registry();
     const name = uniqueName();
     const p = await pool({ name, registry, maxOperations: 2 });
@@ -480,7 +614,9 @@ describe('operation names', () => {
     await p.run('second', () => 1);
     await p.run('third_folds_into_other', () => 1);
     const text = await registry.metrics();
-    const operations = new Set([...text.matchAll(/poolscope_request_duration_seconds_count\{[^}]*operation="([^"]+)"/g)].map((m) => m[1]));
+    const operations = new Set(
+      [...text.matchAll(/poolscope_request_duration_seconds_count\{[^}]*operation="([^"]+)"/g)].map((m) => m[1]),
+    );
     expect([...operations].sort()).toEqual(['list_uploads', 'other', 'second', 'select', 'with']);
     expect(text).not.toContain('secret-literal');
   });
@@ -502,7 +638,16 @@ describe('secrets', () => {
     const logger = captureLogger();
     const url = new URL(DATABASE_URL);
     url.password = secret; // trust auth ignores it; pg still sends it along
-    const p = await pool({ name, connectionString: url.href, max: 1, min: 1, connectionTimeoutMs: 100, registry, logger, leakDetectionThresholdMs: 50 });
+    const p = await pool({
+      name,
+      connectionString: url.href,
+      max: 1,
+      min: 1,
+      connectionTimeoutMs: 100,
+      registry,
+      logger,
+      leakDetectionThresholdMs: 50,
+    });
     expect(p.pool.options.connectionString).toContain(secret); // it is in there, so the checks below mean something
     const facade = createPostgresFacade(p);
 
@@ -527,7 +672,9 @@ describe('secrets', () => {
     expect(refused).toBeInstanceOf(PoolConnectError);
     outputs.push(String(refused), (refused as Error).stack ?? '', inspect(refused, { depth: 5 }));
 
-    const badUrl = await createPgPool({ connectionString: `postgres://postgres:${secret}@[bad/test`, registry }).catch((e: unknown) => e);
+    const badUrl = await createPgPool({ connectionString: `postgres://postgres:${secret}@[bad/test`, registry }).catch(
+      (e: unknown) => e,
+    );
     expect(badUrl).toBeInstanceOf(PoolConfigError);
     outputs.push(String(badUrl), inspect(badUrl));
 
@@ -558,7 +705,9 @@ describe('instrumentPgPool', () => {
 
     await existing.query('SELECT 1');
     const viaCallback = await new Promise<number>((resolve, reject) =>
-      existing.query('SELECT $1::int AS n', [7], (error, result) => (error ? reject(error) : resolve(result.rows[0].n as number))),
+      existing.query('SELECT $1::int AS n', [7], (error, result) =>
+        error ? reject(error) : resolve(result.rows[0].n as number),
+      ),
     );
     expect(viaCallback).toBe(7);
     const client = await existing.connect();
@@ -572,18 +721,40 @@ describe('instrumentPgPool', () => {
 
     expect(sqlError).toBeInstanceOf(pg.DatabaseError);
     expect(sqlError).toMatchObject({ code: '42703' });
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: name, operation: 'select', outcome: 'success' })).toBe(2);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: name, operation: 'list_uploads', outcome: 'success' })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_failures_total', { pool: name, operation: 'select', reason: 'other' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: name,
+        operation: 'select',
+        outcome: 'success',
+      }),
+    ).toBe(2);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: name,
+        operation: 'list_uploads',
+        outcome: 'success',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_failures_total', {
+        pool: name,
+        operation: 'select',
+        reason: 'other',
+      }),
+    ).toBe(1);
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: name })).toBe(5);
     expect(await metricValue(registry, 'poolscope_pool_connection_usage_seconds_count', { pool: name })).toBe(5);
     expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: name })).toBe(3);
-    expect(await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name })).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(registry, 'poolscope_pool_connections_created_total', { pool: name }),
+    ).toBeGreaterThanOrEqual(1);
     expect(() => instrumentPgPool(existing, { name: 'again', registry })).toThrow(PoolConfigError);
     // Another pg.Pool under a name already live in this registry would overwrite its gauges: refused.
     const other = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     cleanups.push(() => other.end());
-    expect(() => instrumentPgPool(other, { name, registry })).toThrow(expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option: 'name' }));
+    expect(() => instrumentPgPool(other, { name, registry })).toThrow(
+      expect.objectContaining({ code: 'POOLSCOPE_CONFIG_INVALID', option: 'name' }),
+    );
     expect(await metricValue(registry, 'poolscope_pool_connections_max', { pool: name })).toBe(3);
   });
 });
@@ -609,14 +780,17 @@ describe('a connection that ends as it is handed over', () => {
     const p = createPgPoolSync(pg, { connectionString: DATABASE_URL, name, min: 1, registry: new Registry(), logger });
     cleanups.push(() => p.close(2_000));
     endOnHandover(p.pool, new Error('terminating connection due to administrator command'));
-    await vi.waitFor(() => expect(logger.lines.map((l) => l.msg)).toContainEqual(expect.stringContaining('could not open 1 of 1')), {
-      timeout: 5_000,
-      interval: 10,
-    });
+    await vi.waitFor(
+      () => expect(logger.lines.map((l) => l.msg)).toContainEqual(expect.stringContaining('could not open 1 of 1')),
+      {
+        timeout: 5_000,
+        interval: 10,
+      },
+    );
   });
 });
 
-describe('pool.query keeps pg-pool\'s semantics', () => {
+describe("pool.query keeps pg-pool's semantics", () => {
   /** Active statements of an application_name, from the admin connection. */
   async function activeStatements(applicationName: string): Promise<number> {
     const { rows } = await admin.query<{ n: number }>(
@@ -626,35 +800,44 @@ describe('pool.query keeps pg-pool\'s semantics', () => {
     return rows[0]!.n;
   }
 
-  it.each(['plain pg-pool', 'instrumented'])('%s: a query config carrying a callback holds its client until the statement ends', async (kind) => {
-    const name = uniqueName();
-    const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
-    cleanups.push(() => raw.end());
-    if (kind === 'instrumented') instrumentPgPool(raw, { name, registry: new Registry() });
-    const callback = vi.fn();
-    const result = raw.query({ text: 'SELECT pg_sleep(0.3), 1 AS one', callback } as unknown as string);
-    await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
-    expect(raw.idleCount).toBe(0);
-    expect(raw.totalCount).toBe(1);
-    expect(await result).toMatchObject({ rows: [{ one: 1 }] });
-    expect(callback).not.toHaveBeenCalled(); // pg-pool replaces it with its own
-  });
+  it.each(['plain pg-pool', 'instrumented'])(
+    '%s: a query config carrying a callback holds its client until the statement ends',
+    async (kind) => {
+      const name = uniqueName();
+      const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
+      cleanups.push(() => raw.end());
+      if (kind === 'instrumented') instrumentPgPool(raw, { name, registry: new Registry() });
+      const callback = vi.fn();
+      const result = raw.query({ text: 'SELECT pg_sleep(0.3), 1 AS one', callback } as unknown as string);
+      await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
+      expect(raw.idleCount).toBe(0);
+      expect(raw.totalCount).toBe(1);
+      expect(await result).toMatchObject({ rows: [{ one: 1 }] });
+      expect(callback).not.toHaveBeenCalled(); // pg-pool replaces it with its own
+    },
+  );
 
-  it.each(['plain pg-pool', 'instrumented', 'PgPool.query'])('%s: an error on the checked-out client fails the query at once', async (kind) => {
-    const name = uniqueName();
-    const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
-    cleanups.push(() => raw.end());
-    const instrumented = kind === 'plain pg-pool' ? undefined : instrumentPgPool(raw, { name, registry: new Registry() });
-    const acquired = once(raw, 'acquire') as Promise<[pg.PoolClient]>;
-    const query = (kind === 'PgPool.query' ? instrumented!.query('SELECT pg_sleep(30)') : raw.query('SELECT pg_sleep(30)')).catch((e: unknown) => e);
-    const [client] = await acquired;
-    await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
-    const started = performance.now();
-    client.emit('error', new Error('expected'));
-    expect(await query).toMatchObject({ message: 'expected' });
-    expect(performance.now() - started).toBeLessThan(1_000);
-    await vi.waitFor(() => expect(raw.totalCount).toBe(0), { timeout: 5_000, interval: 10 });
-  });
+  it.each(['plain pg-pool', 'instrumented', 'PgPool.query'])(
+    '%s: an error on the checked-out client fails the query at once',
+    async (kind) => {
+      const name = uniqueName();
+      const raw = new pg.Pool({ connectionString: DATABASE_URL, max: 1, application_name: name });
+      cleanups.push(() => raw.end());
+      const instrumented =
+        kind === 'plain pg-pool' ? undefined : instrumentPgPool(raw, { name, registry: new Registry() });
+      const acquired = once(raw, 'acquire') as Promise<[pg.PoolClient]>;
+      const query = (
+        kind === 'PgPool.query' ? instrumented!.query('SELECT pg_sleep(30)') : raw.query('SELECT pg_sleep(30)')
+      ).catch((e: unknown) => e);
+      const [client] = await acquired;
+      await vi.waitFor(async () => expect(await activeStatements(name)).toBe(1), { timeout: 5_000, interval: 10 });
+      const started = performance.now();
+      client.emit('error', new Error('expected'));
+      expect(await query).toMatchObject({ message: 'expected' });
+      expect(performance.now() - started).toBeLessThan(1_000);
+      await vi.waitFor(() => expect(raw.totalCount).toBe(0), { timeout: 5_000, interval: 10 });
+    },
+  );
 });
 
 describe('the reference 004 database facade', () => {
@@ -666,12 +849,29 @@ describe('the reference 004 database facade', () => {
     await p.query('SELECT 1');
 
     const health = await facade.healthCheck();
-    expect(health).toMatchObject({ status: 'healthy', healthy: true, stats: { totalQueries: 2, successfulQueries: 2, failedQueries: 0 } });
+    expect(health).toMatchObject({
+      status: 'healthy',
+      healthy: true,
+      stats: { totalQueries: 2, successfulQueries: 2, failedQueries: 0 },
+    });
     expect(health.message).toMatch(/^Database healthy \(response time: \d+ms\)$/);
     expect(await metricValue(registry, 'poolscope_upstream_up', { pool: name })).toBe(1);
-    expect(await metricValue(registry, 'poolscope_request_duration_seconds_count', { pool: name, operation: 'health_check', outcome: 'success' })).toBe(1);
+    expect(
+      await metricValue(registry, 'poolscope_request_duration_seconds_count', {
+        pool: name,
+        operation: 'health_check',
+        outcome: 'success',
+      }),
+    ).toBe(1);
     expect(facade.getStats()).toMatchObject({ totalConnections: 1, activeConnections: 0, idleConnections: 1 });
-    expect(facade.getPoolConfig()).toEqual({ maxConnections: 3, minConnections: 1, connectionTimeout: 4_000, idleTimeout: 30_000, maxRetries: 0, retryDelay: 0 });
+    expect(facade.getPoolConfig()).toEqual({
+      maxConnections: 3,
+      minConnections: 1,
+      connectionTimeout: 4_000,
+      idleTimeout: 30_000,
+      maxRetries: 0,
+      retryDelay: 0,
+    });
     expect(facade.getQueueStatus()).toEqual({ queueLength: 0, activeRequests: 0, maxConcurrent: 3 });
     facade.resetStats();
     expect(facade.getStats()).toMatchObject({ totalQueries: 0, lastQueryTime: null });
@@ -687,7 +887,13 @@ describe('the reference 004 database facade', () => {
   });
 
   it('maps the DATABASE_* configuration onto pool options, reading the non-enumerable url by name', () => {
-    const database = { poolSize: 7, min: 2, idleTimeoutMs: 1_000, connectionTimeoutMs: 2_000, statementTimeoutMs: 3_000 } as DatabaseConfig;
+    const database = {
+      poolSize: 7,
+      min: 2,
+      idleTimeoutMs: 1_000,
+      connectionTimeoutMs: 2_000,
+      statementTimeoutMs: 3_000,
+    } as DatabaseConfig;
     Object.defineProperty(database, 'url', { value: DATABASE_URL, enumerable: false });
     expect(pgPoolOptionsFromConfig(database)).toEqual({
       name: 'postgres',

@@ -36,7 +36,11 @@ interface Running {
 const running: Running[] = [];
 
 function start(extraEnv: Record<string, string>, args: string[] = []): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(extraEnv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
@@ -49,7 +53,10 @@ function start(extraEnv: Record<string, string>, args: string[] = []): Running {
     }
     for (const check of [...waiters]) check();
   });
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const run: Running = {
     child,
     lines,
@@ -78,7 +85,10 @@ function start(extraEnv: Record<string, string>, args: string[] = []): Running {
 }
 
 async function listeningUrl(run: Running): Promise<{ url: string; line: LogLine }> {
-  const line = await run.waitForLine((l) => typeof l.url === 'string' && l.msg.startsWith('poolscope listening'), 'the listening line');
+  const line = await run.waitForLine(
+    (l) => typeof l.url === 'string' && l.msg.startsWith('poolscope listening'),
+    'the listening line',
+  );
   return { url: line.url as string, line };
 }
 
@@ -95,7 +105,9 @@ function sumOf(metrics: string, name: string, labels: Record<string, string>): n
 
 beforeAll(async () => {
   // What `npm start` runs first (`prestart`): the service is tested as built.
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    cwd: ROOT,
+  });
 }, 90_000);
 
 afterEach(async () => {
@@ -125,17 +137,29 @@ describe('poolscope (the npm start binary)', () => {
         }
         expect(sumOf(metrics, 'poolscope_openai_tokens_total', { token_type: 'output' })).toBeGreaterThan(0);
         // Every failure signal from the first requests, not when the failure rates first come round (~20 s in).
-        expect(sumOf(metrics, 'poolscope_request_retries_total', { pool: 'openai', reason: 'rate_limited' }), 'openai 429 retried').toBeGreaterThan(0);
-        expect(sumOf(metrics, 'poolscope_request_retries_total', { pool: 'pinecone', reason: 'unavailable' }), 'pinecone 503 retried').toBeGreaterThan(0);
-        expect(sumOf(metrics, 'poolscope_request_failures_total', { pool: 'supabase', reason: 'http_5xx' }), 'supabase 500').toBeGreaterThan(0);
+        expect(
+          sumOf(metrics, 'poolscope_request_retries_total', { pool: 'openai', reason: 'rate_limited' }),
+          'openai 429 retried',
+        ).toBeGreaterThan(0);
+        expect(
+          sumOf(metrics, 'poolscope_request_retries_total', { pool: 'pinecone', reason: 'unavailable' }),
+          'pinecone 503 retried',
+        ).toBeGreaterThan(0);
+        expect(
+          sumOf(metrics, 'poolscope_request_failures_total', { pool: 'supabase', reason: 'http_5xx' }),
+          'supabase 500',
+        ).toBeGreaterThan(0);
       },
       { timeout: 15_000, interval: 250 },
     );
     expect(metrics).toMatch(/^poolscope_build_info\{version="[^"]+",mode="demo"\} 1$/m);
-    for (const key of ['demo-supabase-service-role-key-not-a-secret', 'sk-demo-not-a-real-openai-key']) expect(metrics).not.toContain(key);
+    for (const key of ['demo-supabase-service-role-key-not-a-secret', 'sk-demo-not-a-real-openai-key'])
+      expect(metrics).not.toContain(key);
 
     // The printed token opens the protected routes.
-    const pools = await fetch(`${url}/api/monitoring/connection-pools`, { headers: { Authorization: `Bearer ${line.token as string}` } });
+    const pools = await fetch(`${url}/api/monitoring/connection-pools`, {
+      headers: { Authorization: `Bearer ${line.token as string}` },
+    });
     expect(pools.status).toBe(200);
     const body = (await pools.json()) as Record<string, { total_requests: number }>;
     expect(body.supabase?.total_requests).toBeGreaterThan(0);
@@ -167,7 +191,9 @@ describe('poolscope (the npm start binary)', () => {
     const run = start({ PORT: '0', POOLSCOPE_MODE: 'demo', OPENAI_API_KEY: 'sk-configured-but-ignored' });
     const { line } = await listeningUrl(run);
     expect(line.mode).toBe('demo');
-    expect(run.stderr()).toContain('POOLSCOPE_MODE=demo, so the configured Supabase, OpenAI and Pinecone upstreams are ignored');
+    expect(run.stderr()).toContain(
+      'POOLSCOPE_MODE=demo, so the configured Supabase, OpenAI and Pinecone upstreams are ignored',
+    );
     expect(run.stderr() + JSON.stringify(run.lines)).not.toContain('sk-configured-but-ignored');
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 0, signal: null });
@@ -197,7 +223,9 @@ describe('poolscope (the npm start binary)', () => {
       });
       const { url } = await listeningUrl(run);
       // A monitoring request that is still in flight: its health check waits on the held upstream.
-      const inFlight = fetch(`${url}/api/connections/database/health`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      const inFlight = fetch(`${url}/api/connections/database/health`, {
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
       inFlight.catch(() => undefined);
       await upstream.waitForRequests(2); // the start-up health round and this request's check
       return { run, url, inFlight };
@@ -293,7 +321,15 @@ describe('poolscope (the npm start binary)', () => {
     const help = start({}, ['--help']);
     expect((await help.exit).code).toBe(0);
     const text = help.lines.map((l) => l.msg).join('\n');
-    for (const word of ['--port', '--host', '--demo', 'MONITORING_TOKEN', 'HEALTH_INTERVAL_SECONDS', 'SHUTDOWN_TIMEOUT_MS', 'SIGTERM']) {
+    for (const word of [
+      '--port',
+      '--host',
+      '--demo',
+      'MONITORING_TOKEN',
+      'HEALTH_INTERVAL_SECONDS',
+      'SHUTDOWN_TIMEOUT_MS',
+      'SIGTERM',
+    ]) {
       expect(text).toContain(word);
     }
 

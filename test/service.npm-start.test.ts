@@ -42,7 +42,11 @@ afterEach(() => {
 
 describe('npm start', () => {
   it('stops the server when npm is sent SIGTERM: nothing is left listening and npm exits 0', async () => {
-    const child = spawn('npm', ['start'], { cwd: ROOT, env: cleanEnv({ PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: cleanEnv({ PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     npm = child;
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -55,7 +59,8 @@ describe('npm start', () => {
       createInterface({ input: child.stdout! }).on('line', (text) => {
         if (!text.startsWith('{')) return; // npm's own "> poolscope@x start" lines
         const line = JSON.parse(text) as { msg?: string; url?: string; pid?: number };
-        if (line.msg?.startsWith('poolscope listening') && line.url && line.pid) resolve({ url: line.url, pid: line.pid });
+        if (line.msg?.startsWith('poolscope listening') && line.url && line.pid)
+          resolve({ url: line.url, pid: line.pid });
       });
       void exited.then(() => reject(new Error(`npm start exited before the server listened; stderr: ${stderr}`)));
     });

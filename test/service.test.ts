@@ -16,7 +16,11 @@ interface LogLine {
 }
 
 /** A pino logger whose JSON lines are kept, with a way to wait for one. */
-function capturedLogger(): { logger: Logger; lines: LogLine[]; waitFor(match: (line: LogLine) => boolean): Promise<LogLine> } {
+function capturedLogger(): {
+  logger: Logger;
+  lines: LogLine[];
+  waitFor(match: (line: LogLine) => boolean): Promise<LogLine>;
+} {
   const lines: LogLine[] = [];
   const events = new EventEmitter();
   const stream = new Writable({
@@ -63,7 +67,12 @@ describe('startService (in process)', () => {
       req.on('end', () => res.end('{}'));
     });
     const log = capturedLogger();
-    const config = loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon-key-value', PORT: '0', MONITORING_TOKEN: 'service-test-token-1234' });
+    const config = loadConfig({
+      SUPABASE_URL: upstream.origin,
+      SUPABASE_ANON_KEY: 'anon-key-value',
+      PORT: '0',
+      MONITORING_TOKEN: 'service-test-token-1234',
+    });
     service = await startService(config, { logger: log.logger, registry: new Registry() });
 
     expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -80,7 +89,9 @@ describe('startService (in process)', () => {
     const missing = await fetch(`${service.url}/nowhere`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
-    const pools = await fetch(`${service.url}/api/monitoring/connection-pools`, { headers: { Authorization: 'Bearer service-test-token-1234' } });
+    const pools = await fetch(`${service.url}/api/monitoring/connection-pools`, {
+      headers: { Authorization: 'Bearer service-test-token-1234' },
+    });
     expect(pools.status).toBe(200);
   });
 
@@ -90,7 +101,12 @@ describe('startService (in process)', () => {
       req.on('end', () => res.end('{}'));
     });
     const log = capturedLogger();
-    const config = loadConfig({ SUPABASE_URL: upstream.origin, SUPABASE_ANON_KEY: 'anon', PORT: '0', HEALTH_INTERVAL_SECONDS: '1' });
+    const config = loadConfig({
+      SUPABASE_URL: upstream.origin,
+      SUPABASE_ANON_KEY: 'anon',
+      PORT: '0',
+      HEALTH_INTERVAL_SECONDS: '1',
+    });
     service = await startService(config, { logger: log.logger, registry: new Registry() });
 
     await log.waitFor((line) => line.msg === 'upstream supabase reachable');

@@ -27,7 +27,11 @@ import {
 
 /** The API version each supported Pinecone SDK major sends; the installed one's is what the simulators must see. */
 const PINECONE_API_VERSION_OF_MAJOR: Record<number, string> = { 8: '2026-04', 9: '2026-07' };
-const pineconeMajor = Number((createRequire(import.meta.url)('@pinecone-database/pinecone/package.json') as { version: string }).version.split('.')[0]);
+const pineconeMajor = Number(
+  (createRequire(import.meta.url)('@pinecone-database/pinecone/package.json') as { version: string }).version.split(
+    '.',
+  )[0],
+);
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -124,10 +128,16 @@ describe('OpenAI simulator with the openai SDK', () => {
 
   it('returns embeddings as floats or base64 (the SDK default) with prompt-token usage', async () => {
     const { sim, client } = await openaiSim({ embeddingDimensions: 16 });
-    const viaBase64 = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta gamma'] });
+    const viaBase64 = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['alpha', 'beta gamma'],
+    });
     expect(viaBase64.data).toHaveLength(2);
     expect(viaBase64.data[1]?.embedding).toEqual(simulatedEmbedding('beta gamma', 16));
-    expect(viaBase64.usage).toEqual({ prompt_tokens: countTokens('alpha') + countTokens('beta gamma'), total_tokens: 5 });
+    expect(viaBase64.usage).toEqual({
+      prompt_tokens: countTokens('alpha') + countTokens('beta gamma'),
+      total_tokens: 5,
+    });
 
     const viaFloat = await client.embeddings.create({
       model: 'text-embedding-3-small',
@@ -198,7 +208,8 @@ describe('OpenAI simulator with the openai SDK', () => {
 
   it('answers 429 by itself once remaining requests run out when enforceRateLimits is on', async () => {
     const { client } = await openaiSim({ enforceRateLimits: true, rateLimits: { remainingRequests: 1 } });
-    const ask = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'q' }] });
+    const ask = () =>
+      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'q' }] });
     await expect(ask()).resolves.toBeDefined();
     await expect(ask()).rejects.toMatchObject({ status: 429, type: 'requests' });
   });
@@ -206,7 +217,12 @@ describe('OpenAI simulator with the openai SDK', () => {
   it('rejects a missing or wrong bearer key with 401 in OpenAI error shape, without echoing it', async () => {
     const { sim } = await openaiSim();
     const dispatcher = track(new Agent());
-    const wrong = new OpenAI({ apiKey: 'sk-wrong-secret', baseURL: sim.baseURL, maxRetries: 0, fetch: fetchVia(dispatcher) });
+    const wrong = new OpenAI({
+      apiKey: 'sk-wrong-secret',
+      baseURL: sim.baseURL,
+      maxRetries: 0,
+      fetch: fetchVia(dispatcher),
+    });
     const error = await wrong.models.list().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(String((error as Error).message)).not.toContain('sk-wrong-secret');
@@ -242,7 +258,12 @@ describe('Supabase (PostgREST) simulator with supabase-js', () => {
     expect(all.error).toBeNull();
     expect(all.data).toHaveLength(3);
 
-    const latestOfUser = await db.from('uploads').select('id, path').eq('user_id', 1).order('id', { ascending: false }).limit(1);
+    const latestOfUser = await db
+      .from('uploads')
+      .select('id, path')
+      .eq('user_id', 1)
+      .order('id', { ascending: false })
+      .limit(1);
     expect(latestOfUser.data).toEqual([{ id: 2, path: 'docs/report.pdf' }]);
 
     const counted = await db.from('uploads').select('*', { count: 'exact', head: true }).eq('status', 'done');
@@ -255,7 +276,10 @@ describe('Supabase (PostgREST) simulator with supabase-js', () => {
   it('inserts, updates and deletes rows, returning them with .select()', async () => {
     const { sim, client } = await supabaseSim();
     const db = client('service-456');
-    const inserted = await db.from('uploads').insert({ user_id: 2, path: 'new.txt', size_bytes: 3, status: 'pending' }).select();
+    const inserted = await db
+      .from('uploads')
+      .insert({ user_id: 2, path: 'new.txt', size_bytes: 3, status: 'pending' })
+      .select();
     expect(inserted.status).toBe(201);
     expect(inserted.data).toMatchObject([{ id: 4, path: 'new.txt' }]);
 
@@ -310,7 +334,10 @@ describe('Supabase (PostgREST) simulator with supabase-js', () => {
 
     sim.behave({ failNext: { count: 1, status: 503 } });
     const noRetry = await client('anon-123').from('users').select('id').retry(false);
-    expect(noRetry.error).toMatchObject({ code: 'PGRST001', message: 'Database client error. Retrying the connection.' });
+    expect(noRetry.error).toMatchObject({
+      code: 'PGRST001',
+      message: 'Database client error. Retrying the connection.',
+    });
   });
 });
 
@@ -367,7 +394,11 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
     await index.namespace('other').upsert({ records: [{ id: 'o-1', values: seededValues(9, 8) }] });
     await index.deleteMany({ ids: ['vec-0'] });
     const stats = await index.describeIndexStats();
-    expect(stats).toMatchObject({ dimension: 8, totalRecordCount: 6, namespaces: { __default__: { recordCount: 5 }, other: { recordCount: 1 } } });
+    expect(stats).toMatchObject({
+      dimension: 8,
+      totalRecordCount: 6,
+      namespaces: { __default__: { recordCount: 5 }, other: { recordCount: 1 } },
+    });
 
     const filtered = await index.query({ vector: seededValues(1, 8), topK: 10, filter: { genre: { $eq: 'drama' } } });
     expect(filtered.matches.map((m) => m.id).sort()).toEqual(['vec-1', 'vec-3']);
@@ -376,21 +407,33 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
     // One describe_index resolved the host for every data-plane call of this Index object.
     expect(sims.control.describeIndexCalls[sims.indexName]).toBe(1);
     const sent = PINECONE_API_VERSION_OF_MAJOR[pineconeMajor];
-    expect(sent, `the API version @pinecone-database/pinecone ${pineconeMajor} sends: teach the simulators it`).toBeDefined();
+    expect(
+      sent,
+      `the API version @pinecone-database/pinecone ${pineconeMajor} sends: teach the simulators it`,
+    ).toBeDefined();
     expect(Object.keys(sims.data.apiVersions)).toEqual([sent]);
     expect(Object.keys(sims.control.apiVersions)).toEqual([sent]);
   });
 
   it('answers describe_index in the shape of each API version it speaks, and refuses others', async () => {
-    const sims = track(await startPineconeSimulators({ indexes: [{ name: 'docs', dimension: 4, metric: 'dotproduct' }] }));
+    const sims = track(
+      await startPineconeSimulators({ indexes: [{ name: 'docs', dimension: 4, metric: 'dotproduct' }] }),
+    );
     const describe = async (version: string) => {
-      const res = await request(`${sims.control.url}/indexes/docs`, { headers: { 'api-key': sims.apiKey, 'x-pinecone-api-version': version } });
+      const res = await request(`${sims.control.url}/indexes/docs`, {
+        headers: { 'api-key': sims.apiKey, 'x-pinecone-api-version': version },
+      });
       return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
     };
     expect(PINECONE_API_VERSIONS).toEqual(['2026-04', '2026-07']);
     expect(await describe('2026-04')).toMatchObject({
       status: 200,
-      body: { dimension: 4, metric: 'dotproduct', vector_type: 'dense', spec: { serverless: { cloud: 'aws', region: 'us-east-1' } } },
+      body: {
+        dimension: 4,
+        metric: 'dotproduct',
+        vector_type: 'dense',
+        spec: { serverless: { cloud: 'aws', region: 'us-east-1' } },
+      },
     });
     const current = await describe('2026-07');
     expect(current).toMatchObject({
@@ -403,7 +446,10 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
     });
     expect(current.body).not.toHaveProperty('spec');
     expect(current.body).not.toHaveProperty('dimension');
-    expect(await describe('2025-01')).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('Unsupported API version') } } });
+    expect(await describe('2025-01')).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining('Unsupported API version') } },
+    });
   });
 
   it('rejects a vector of the wrong dimension with the data plane error shape', async () => {
@@ -413,7 +459,9 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
       .upsert({ records: [{ id: 'short', values: [1, 2] }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PineconeErrors.PineconeBadRequestError);
-    expect(String((error as Error).message)).toContain('Vector dimension 2 does not match the dimension of the index 8');
+    expect(String((error as Error).message)).toContain(
+      'Vector dimension 2 does not match the dimension of the index 8',
+    );
   });
 
   it('counts one describe_index per concurrent first use: the SDK does not single-flight host lookups', async () => {
@@ -427,7 +475,12 @@ describe('Pinecone control and data plane simulators with the Pinecone SDK', () 
   it('rejects a wrong Api-Key with 401 on the control plane', async () => {
     const { sims } = await pineconeSims();
     const dispatcher = track(new Agent());
-    const wrong = new Pinecone({ apiKey: 'pcsk_wrong', controllerHostUrl: sims.control.url, fetchApi: fetchVia(dispatcher), maxRetries: 0 });
+    const wrong = new Pinecone({
+      apiKey: 'pcsk_wrong',
+      controllerHostUrl: sims.control.url,
+      fetchApi: fetchVia(dispatcher),
+      maxRetries: 0,
+    });
     await expect(wrong.listIndexes()).rejects.toBeInstanceOf(PineconeErrors.PineconeAuthorizationError);
     expect(sims.control.rejectedRequests).toBe(1);
   });
@@ -467,7 +520,9 @@ describe('simulator base behaviours', () => {
   });
 
   it('closes idle keep-alive sockets after keepAliveTimeoutMs', async () => {
-    const sim = track(await startSimulator({ name: 'short-keep-alive', keepAliveTimeoutMs: 50, handler: () => json(200, {}) }));
+    const sim = track(
+      await startSimulator({ name: 'short-keep-alive', keepAliveTimeoutMs: 50, handler: () => json(200, {}) }),
+    );
     const client = track(new Client(sim.origin));
     await (await client.request({ path: '/', method: 'GET' })).body.dump();
     await sim.waitForOpenSockets(0);
@@ -505,7 +560,11 @@ describe('simulator base behaviours', () => {
       return [res.statusCode, res.headers['retry-after']];
     };
     sim.behave({ failNext: { count: 2, status: 503, retryAfterSeconds: 3 } });
-    expect([await status(), await status(), await status()]).toEqual([[503, '3'], [503, '3'], [200, undefined]]);
+    expect([await status(), await status(), await status()]).toEqual([
+      [503, '3'],
+      [503, '3'],
+      [200, undefined],
+    ]);
 
     sim.behave({ failRate: { ratio: 0.25, status: 500 } });
     const codes: number[] = [];
@@ -524,7 +583,8 @@ describe('simulator base behaviours', () => {
     };
     sim.behave({ failRate: { ratio: 0.5, status: 500, paths: /^\/rest\/v1\/[^/]+$/ } });
     const codes = [];
-    for (const path of ['/rest/v1/', '/rest/v1/uploads', '/rest/v1/', '/rest/v1/uploads', '/rest/v1/']) codes.push(await status(path));
+    for (const path of ['/rest/v1/', '/rest/v1/uploads', '/rest/v1/', '/rest/v1/uploads', '/rest/v1/'])
+      codes.push(await status(path));
     expect(codes).toEqual([200, 200, 200, 500, 200]);
   });
 
@@ -547,7 +607,9 @@ describe('simulator base behaviours', () => {
     const sim = await plain();
     sim.behave({ stallHeaders: true });
     const client = track(new Client(sim.origin, { headersTimeout: 100 }));
-    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    await expect(client.request({ path: '/', method: 'GET' })).rejects.toMatchObject({
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
     await sim.waitFor(() => sim.stats.inFlight === 0, 'the abandoned request to end');
   });
 

@@ -25,7 +25,9 @@ const { values, positionals } = parseArgs({
 });
 const [file] = positionals;
 if (!file || (values.compare && !(values.requests && values['compare-requests']))) {
-  process.stderr.write('usage: cpuprofile-summary.js A.cpuprofile [--top N] [--requests nA --compare B.cpuprofile --compare-requests nB]\n');
+  process.stderr.write(
+    'usage: cpuprofile-summary.js A.cpuprofile [--top N] [--requests nA --compare B.cpuprofile --compare-requests nB]\n',
+  );
   process.exit(2);
 }
 const top = Number(values.top);
@@ -50,7 +52,8 @@ function where(frame) {
   let place = `${path.startsWith(ROOT) ? relative(ROOT, path) : path}:${frame.lineNumber + 1}`;
   if (path.startsWith(`${ROOT}dist/`)) {
     const entry = sourceMapFor(path)?.findEntry(frame.lineNumber, frame.columnNumber);
-    if (entry?.originalSource) place = `${relative(ROOT, new URL(entry.originalSource, url).pathname)}:${entry.originalLine + 1}`;
+    if (entry?.originalSource)
+      place = `${relative(ROOT, new URL(entry.originalSource, url).pathname)}:${entry.originalLine + 1}`;
   }
   return `${name} ${place}`;
 }
@@ -100,7 +103,8 @@ if (!values.compare) {
   const pct = (us) => `${((us / a.totalUs) * 100).toFixed(1).padStart(5)}%`;
   const print = (title, entries) => {
     process.stdout.write(`\n${title}\n`);
-    for (const [key, us] of entries) process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
+    for (const [key, us] of entries)
+      process.stdout.write(`${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
   };
   process.stdout.write(`${file}: ${(a.totalUs / 1e6).toFixed(2)} s sampled, ${(a.busyUs / 1e6).toFixed(2)} s busy\n`);
   print(`Self time, top ${top}`, sorted(a.self));
@@ -127,5 +131,8 @@ if (!values.compare) {
   );
   print('Per-request self time by package, A − B', diff(a.packages, b.packages));
   print(`Per-request self time by function, A − B, top ${top}`, diff(a.self, b.self));
-  print('Per-request total time of poolscope (src/) frames in A', diff(new Map([...a.inclusive].filter(([k]) => / src\//.test(k))), new Map()));
+  print(
+    'Per-request total time of poolscope (src/) frames in A',
+    diff(new Map([...a.inclusive].filter(([k]) => / src\//.test(k))), new Map()),
+  );
 }

@@ -16,9 +16,17 @@ export function renderMarkdown(results) {
   ];
   const headline = headlineRows(results.scenarios);
   if (headline.length > 0) {
-    lines.push('## Reference claims vs this run', '', table(['claim (reference design)', 'measured here'], headline), '');
+    lines.push(
+      '## Reference claims vs this run',
+      '',
+      table(['claim (reference design)', 'measured here'], headline),
+      '',
+    );
   }
-  const ids = [...ORDER.filter((id) => id in results.scenarios), ...Object.keys(results.scenarios).filter((id) => !ORDER.includes(id))];
+  const ids = [
+    ...ORDER.filter((id) => id in results.scenarios),
+    ...Object.keys(results.scenarios).filter((id) => !ORDER.includes(id)),
+  ];
   ids.forEach((id, index) => {
     const s = results.scenarios[id];
     lines.push(`## ${index + 1}. ${s.title}`, '');
@@ -26,10 +34,19 @@ export function renderMarkdown(results) {
       lines.push('**FAILED**', '', '```', s.error, '```', '');
       return;
     }
-    if (s.params) lines.push(`Parameters: ${Object.entries(s.params).map(([k, v]) => `${k} ${format(v)}`).join(' · ')}`, '');
+    if (s.params)
+      lines.push(
+        `Parameters: ${Object.entries(s.params)
+          .map(([k, v]) => `${k} ${format(v)}`)
+          .join(' · ')}`,
+        '',
+      );
     if (s.table) lines.push(table(s.table.headers, s.table.rows), '');
     if (s.target) {
-      lines.push(`**Target**: ${s.target.description} → ${s.target.met ? '**met**' : '**missed**'} (${s.target.measured}).`, '');
+      lines.push(
+        `**Target**: ${s.target.description} → ${s.target.met ? '**met**' : '**missed**'} (${s.target.measured}).`,
+        '',
+      );
     }
     for (const note of s.notes ?? []) lines.push(`- ${note}`);
     lines.push('', `_${Math.round(s.durationMs / 100) / 10} s_`, '');

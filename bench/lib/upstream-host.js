@@ -9,7 +9,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { json, selfSignedCert, startOpenAISimulator, startSimulator, startSupabaseSimulator } from '../../dist/simulators/index.js';
+import {
+  json,
+  selfSignedCert,
+  startOpenAISimulator,
+  startSimulator,
+  startSupabaseSimulator,
+} from '../../dist/simulators/index.js';
 
 const ROW = { id: 1, user_id: 1, path: 'avatars/ada.png', size_bytes: 20480, status: 'done' };
 const ROW_BODY = JSON.stringify([ROW]);

@@ -37,7 +37,12 @@ async function timed(call) {
     const response = await call();
     await response.arrayBuffer();
     const end = now();
-    return { ok: response.status === 200, ms: end - start, endAt: end, ...(response.status !== 200 && { error: `HTTP ${response.status}` }) };
+    return {
+      ok: response.status === 200,
+      ms: end - start,
+      endAt: end,
+      ...(response.status !== 200 && { error: `HTTP ${response.status}` }),
+    };
   } catch (error) {
     const end = now();
     return { ok: false, ms: end - start, endAt: end, error: errorCode(error) };

@@ -75,11 +75,26 @@ export async function run(ctx) {
     );
   }
   return {
-    params: { requestsPerVariant: requests, warmupPerVariant: warmup, interleavedBlock: block, upstreamLatencyMs: 0, poolConnections: 20 },
+    params: {
+      requestsPerVariant: requests,
+      warmupPerVariant: warmup,
+      interleavedBlock: block,
+      upstreamLatencyMs: 0,
+      poolConnections: 20,
+    },
     results,
     summary,
     table: {
-      headers: ['protocol', 'variant', 'timed requests', 'p50 ms', 'p99 ms', 'mean ms', 'success', 'connections opened / requests sent'],
+      headers: [
+        'protocol',
+        'variant',
+        'timed requests',
+        'p50 ms',
+        'p99 ms',
+        'mean ms',
+        'success',
+        'connections opened / requests sent',
+      ],
       rows: results.map((r) => [
         r.protocol,
         r.variant,

@@ -113,7 +113,17 @@ export async function run(ctx) {
     results,
     summary,
     table: {
-      headers: ['protocol', 'concurrent', 'variant', 'wall ms (median)', 'wall min–max', 'peak sockets', 'success', 'p50 ms', 'p95 ms'],
+      headers: [
+        'protocol',
+        'concurrent',
+        'variant',
+        'wall ms (median)',
+        'wall min–max',
+        'peak sockets',
+        'success',
+        'p50 ms',
+        'p95 ms',
+      ],
       rows: results.map((r) => [
         r.protocol,
         r.concurrent,

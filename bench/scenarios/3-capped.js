@@ -76,7 +76,9 @@ export async function run(ctx) {
           await variant.close();
         }
       });
-      ctx.log(`capped ${protocol} ${name}: ${pct(row.successRate)} ok, peak ${row.peakConnections}, ${row.refused} refused`);
+      ctx.log(
+        `capped ${protocol} ${name}: ${pct(row.successRate)} ok, peak ${row.peakConnections}, ${row.refused} refused`,
+      );
       results.push(row);
       summary[protocol][name] = {
         successRate: row.successRate,
@@ -100,7 +102,17 @@ export async function run(ctx) {
     results,
     summary,
     table: {
-      headers: ['protocol', 'variant', 'success', 'p50 ms (ok)', 'p95 ms (ok)', 'peak connections', 'connections opened', 'refused by the cap', 'errors'],
+      headers: [
+        'protocol',
+        'variant',
+        'success',
+        'p50 ms (ok)',
+        'p95 ms (ok)',
+        'peak connections',
+        'connections opened',
+        'refused by the cap',
+        'errors',
+      ],
       rows: results.map((r) => [
         r.protocol,
         r.variant,
@@ -110,7 +122,9 @@ export async function run(ctx) {
         r.peakConnections,
         r.connectionsOpened,
         r.refused,
-        Object.entries(r.errors).map(([code, n]) => `${code} ×${n}`).join(', ') || '—',
+        Object.entries(r.errors)
+          .map(([code, n]) => `${code} ×${n}`)
+          .join(', ') || '—',
       ]),
     },
     notes: [

@@ -87,10 +87,12 @@ export async function run(ctx) {
         for (let round = 0; round < roundsPerVariant; round++) {
           // Rotate, and reverse every other round: each variant runs first, middle and last equally often.
           const rotated = names.map((_, i) => names[(i + round) % names.length]);
-          for (const name of round % 2 === 0 ? rotated : rotated.reverse()) throughput[name].push(await roundOf(name, perRound));
+          for (const name of round % 2 === 0 ? rotated : rotated.reverse())
+            throughput[name].push(await roundOf(name, perRound));
         }
         const spans = await otel.exportedSpans();
-        if (spans < perRound) throw new Error(`the OpenTelemetry peer recorded ${spans} spans: it is not measuring what it claims`);
+        if (spans < perRound)
+          throw new Error(`the OpenTelemetry peer recorded ${spans} spans: it is not measuring what it claims`);
         const a = median(throughput.poolscope);
         const b = median(throughput.raw);
         const c = median(throughput.otel);
@@ -140,7 +142,7 @@ export async function run(ctx) {
       maxConcurrent: connections,
       roundsPerVariant,
       order: 'poolscope, raw, OpenTelemetry rotated each round, every other round reversed',
-      ratio: 'median of the rounds\' ratios',
+      ratio: "median of the rounds' ratios",
       peer: '@opentelemetry/instrumentation-undici (span per request, BatchSpanProcessor; http.client.request.duration) on raw undici.fetch',
       server: 'bare node:http, other process',
     },
@@ -162,8 +164,17 @@ export async function run(ctx) {
     },
     table: {
       headers: [
-        'protocol', 'in flight', 'poolscope req/s', 'raw req/s', 'OpenTelemetry req/s', 'poolscope ÷ raw', 'round ratios',
-        'OpenTelemetry ÷ raw', 'poolscope ÷ OpenTelemetry', 'poolscope µs/req added', 'OpenTelemetry µs/req added',
+        'protocol',
+        'in flight',
+        'poolscope req/s',
+        'raw req/s',
+        'OpenTelemetry req/s',
+        'poolscope ÷ raw',
+        'round ratios',
+        'OpenTelemetry ÷ raw',
+        'poolscope ÷ OpenTelemetry',
+        'poolscope µs/req added',
+        'OpenTelemetry µs/req added',
       ],
       rows: results.map((r) => [
         r.protocol,
@@ -182,7 +193,7 @@ export async function run(ctx) {
     notes: [
       'ratio = median over the rounds of poolscope ÷ raw throughput; req/s and µs are medians over rounds.',
       'OpenTelemetry = raw undici.fetch with @opentelemetry/instrumentation-undici enabled for its rounds only (a span per request through a BatchSpanProcessor, the http.client.request.duration histogram), exporters that drop what they get.',
-      'µs/request = 1 / median throughput; with 10 in flight that is the client\'s CPU time per request (the client is the bottleneck on one core).',
+      "µs/request = 1 / median throughput; with 10 in flight that is the client's CPU time per request (the client is the bottleneck on one core).",
       'Both variants go through undici.fetch (WHATWG Request/Response, body stream); poolscope adds its limiter slot, request lifecycle, dispatcher wrapper, and metric updates.',
     ],
   };

@@ -43,13 +43,39 @@ export async function run(ctx) {
 
   const results = [
     { format: 'Prometheus text 0.0.4', renders, p50Ms: text004.p50Ms, p95Ms: text004.p95Ms, maxMs: text004.maxMs },
-    { format: 'OpenMetrics 1.0', renders, p50Ms: openMetrics.p50Ms, p95Ms: openMetrics.p95Ms, maxMs: openMetrics.maxMs },
-    { format: 'text 0.0.4, poolscope metrics only (no process metrics)', renders, p50Ms: ownOnly.p50Ms, p95Ms: ownOnly.p95Ms, maxMs: ownOnly.maxMs },
+    {
+      format: 'OpenMetrics 1.0',
+      renders,
+      p50Ms: openMetrics.p50Ms,
+      p95Ms: openMetrics.p95Ms,
+      maxMs: openMetrics.maxMs,
+    },
+    {
+      format: 'text 0.0.4, poolscope metrics only (no process metrics)',
+      renders,
+      p50Ms: ownOnly.p50Ms,
+      p95Ms: ownOnly.p95Ms,
+      maxMs: ownOnly.maxMs,
+    },
   ];
   return {
-    params: { pools: 3, operationsPerPool: 20, outcomes: ['success', 'error'], failureReasons: REASONS, defaultMetrics: true, renders },
+    params: {
+      pools: 3,
+      operationsPerPool: 20,
+      outcomes: ['success', 'error'],
+      failureReasons: REASONS,
+      defaultMetrics: true,
+      renders,
+    },
     results,
-    summary: { medianMs: text004.p50Ms, openMetricsMedianMs: openMetrics.p50Ms, poolscopeOnlyMedianMs: ownOnly.p50Ms, samples, families, bytes: Buffer.byteLength(text) },
+    summary: {
+      medianMs: text004.p50Ms,
+      openMetricsMedianMs: openMetrics.p50Ms,
+      poolscopeOnlyMedianMs: ownOnly.p50Ms,
+      samples,
+      families,
+      bytes: Buffer.byteLength(text),
+    },
     target: {
       description: `median render ≤ ${TARGET_MS} ms`,
       threshold: TARGET_MS,
@@ -61,7 +87,9 @@ export async function run(ctx) {
       headers: ['format', 'renders', 'median ms', 'p95 ms', 'max ms'],
       rows: results.map((r) => [r.format, r.renders, r.p50Ms, r.p95Ms, r.maxMs]),
     },
-    notes: [`${families} metric families, ${samples} samples, ${round(Buffer.byteLength(text) / 1024, 1)} KiB per scrape.`],
+    notes: [
+      `${families} metric families, ${samples} samples, ${round(Buffer.byteLength(text) / 1024, 1)} KiB per scrape.`,
+    ],
   };
 }
 

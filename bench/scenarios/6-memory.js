@@ -27,7 +27,12 @@ export async function run(ctx) {
   const concurrency = 10;
   return withUpstream(ctx.host, { kind: 'fast' }, async (upstream) => {
     const url = `${upstream.origin}/rest/v1/uploads`;
-    const pool = createPool({ name: 'memory', origin: upstream.origin, connections: concurrency, registry: new Registry() });
+    const pool = createPool({
+      name: 'memory',
+      origin: upstream.origin,
+      connections: concurrency,
+      registry: new Registry(),
+    });
     const send = async () => {
       const response = await pool.fetch(url);
       await response.arrayBuffer();
@@ -41,7 +46,8 @@ export async function run(ctx) {
       const rate = (calibration / (now() - c0)) * 1000;
       const fits = Math.floor((rate * budgetMs) / 1000);
       const step = ctx.quick ? 100 : 10_000;
-      const count = ctx.memoryRequests ?? (ctx.quick ? 1_000 : Math.max(step, Math.min(REQUESTED, Math.floor(fits / step) * step)));
+      const count =
+        ctx.memoryRequests ?? (ctx.quick ? 1_000 : Math.max(step, Math.min(REQUESTED, Math.floor(fits / step) * step)));
       const batch = Math.max(1, Math.floor(count / SAMPLES));
       const reason =
         ctx.memoryRequests !== undefined
@@ -49,13 +55,13 @@ export async function run(ctx) {
           : ctx.quick
             ? '--quick'
             : count < REQUESTED
-            ? `1M requests would take ~${round(REQUESTED / rate, 0)} s at the calibrated ${round(rate, 0)} req/s; the largest count fitting ${budgetMs / 1000} s is used`
-            : 'the full 1M fits the budget';
+              ? `1M requests would take ~${round(REQUESTED / rate, 0)} s at the calibrated ${round(rate, 0)} req/s; the largest count fitting ${budgetMs / 1000} s is used`
+              : 'the full 1M fits the budget';
       ctx.log(`memory: ${round(rate, 0)} req/s calibrated; running ${count} requests (${reason})`);
 
       const samples = [{ requests: 0, elapsedS: 0, ...toMB(gcAndMeasure()) }];
       const t0 = now();
-      for (let done = 0; done < count; ) {
+      for (let done = 0; done < count;) {
         const n = Math.min(batch, count - done);
         await forEachConcurrently(n, concurrency, send);
         done += n;
@@ -91,7 +97,10 @@ export async function run(ctx) {
           poolConnections: concurrency,
           samples: samples.length,
           warmup: 'first 25% of the requests',
-          gc: typeof globalThis.gc === 'function' ? 'global.gc() before every sample' : 'no --expose-gc: samples without a forced GC',
+          gc:
+            typeof globalThis.gc === 'function'
+              ? 'global.gc() before every sample'
+              : 'no --expose-gc: samples without a forced GC',
         },
         results: samples,
         summary: {

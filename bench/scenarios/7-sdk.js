@@ -29,7 +29,10 @@ const APIS = {
     poolscopeClient: (clients) => clients.sdk.openai,
     defaultClient: (upstream) => new OpenAI({ apiKey: OPENAI_KEY, baseURL: upstream.baseURL }),
     call: async (client) => {
-      const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello' }] });
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Say hello' }],
+      });
       return completion.choices.length > 0;
     },
   },
@@ -60,41 +63,48 @@ export async function run(ctx) {
 
   const measure = (apiName, variant, size) => {
     const api = APIS[apiName];
-    return withUpstream(ctx.host, { kind: api.kind, tls: true, behaviour: { latencyMs: upstreamLatencyMs } }, async (upstream) => {
-      let client;
-      let close = async () => undefined;
-      let poolSize;
-      if (variant === 'poolscope') {
-        const clients = createClients(loadConfig(api.env(upstream)), { registry: new Registry(), tls: { ca: upstream.ca } });
-        client = api.poolscopeClient(clients);
-        poolSize = clients.pools()[0]?.stats().poolSize;
-        close = () => clients.close();
-      } else {
-        close = useNodeDefaultFetch(upstream.ca);
-        if (variant === 'sdk-default') client = api.defaultClient(upstream);
-      }
-      try {
-        const t0 = now();
-        const outcomes = await Promise.all(
-          Array.from({ length: size }, async () => {
-            const start = now();
-            try {
-              const ok = await api.call(client ?? api.defaultClient(upstream));
-              const end = now();
-              return { ok, ms: end - start, endAt: end, ...(!ok && { error: 'bad answer' }) };
-            } catch (error) {
-              const end = now();
-              return { ok: false, ms: end - start, endAt: end, error: errorCode(error) };
-            }
-          }),
-        );
-        const wallMs = Math.max(...outcomes.map((o) => o.endAt)) - t0;
-        const stats = await upstream.stats();
-        return { wallMs, outcomes, peakSockets: stats.peakOpenSockets, requests: stats.requests, poolSize };
-      } finally {
-        await close();
-      }
-    });
+    return withUpstream(
+      ctx.host,
+      { kind: api.kind, tls: true, behaviour: { latencyMs: upstreamLatencyMs } },
+      async (upstream) => {
+        let client;
+        let close = async () => undefined;
+        let poolSize;
+        if (variant === 'poolscope') {
+          const clients = createClients(loadConfig(api.env(upstream)), {
+            registry: new Registry(),
+            tls: { ca: upstream.ca },
+          });
+          client = api.poolscopeClient(clients);
+          poolSize = clients.pools()[0]?.stats().poolSize;
+          close = () => clients.close();
+        } else {
+          close = useNodeDefaultFetch(upstream.ca);
+          if (variant === 'sdk-default') client = api.defaultClient(upstream);
+        }
+        try {
+          const t0 = now();
+          const outcomes = await Promise.all(
+            Array.from({ length: size }, async () => {
+              const start = now();
+              try {
+                const ok = await api.call(client ?? api.defaultClient(upstream));
+                const end = now();
+                return { ok, ms: end - start, endAt: end, ...(!ok && { error: 'bad answer' }) };
+              } catch (error) {
+                const end = now();
+                return { ok: false, ms: end - start, endAt: end, error: errorCode(error) };
+              }
+            }),
+          );
+          const wallMs = Math.max(...outcomes.map((o) => o.endAt)) - t0;
+          const stats = await upstream.stats();
+          return { wallMs, outcomes, peakSockets: stats.peakOpenSockets, requests: stats.requests, poolSize };
+        } finally {
+          await close();
+        }
+      },
+    );
   };
 
   for (const apiName of Object.keys(APIS)) {
@@ -154,7 +164,16 @@ export async function run(ctx) {
     results,
     summary,
     table: {
-      headers: ['SDK', 'concurrent', 'variant', 'wall ms (median)', 'peak sockets', 'success', 'p95 ms', 'requests seen upstream'],
+      headers: [
+        'SDK',
+        'concurrent',
+        'variant',
+        'wall ms (median)',
+        'peak sockets',
+        'success',
+        'p95 ms',
+        'requests seen upstream',
+      ],
       rows: results.map((r) => [
         r.sdk,
         r.concurrent,
@@ -167,7 +186,7 @@ export async function run(ctx) {
       ]),
     },
     notes: [
-      'A new SDK client per request opens no more sockets than one shared client: both use Node\'s one global dispatcher. What differs from poolscope is the bound, not reuse.',
+      "A new SDK client per request opens no more sockets than one shared client: both use Node's one global dispatcher. What differs from poolscope is the bound, not reuse.",
     ],
   };
 }

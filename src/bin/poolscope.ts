@@ -54,7 +54,10 @@ closes the pools and exits 0. A second signal exits at once (1).
 `;
 
 // Start-up failures: one JSON line on stderr, in the same format as every other log line.
-const fatal = pino({ base: { service: 'poolscope' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+const fatal = pino(
+  { base: { service: 'poolscope' }, timestamp: pino.stdTimeFunctions.isoTime },
+  pino.destination({ dest: 2, sync: true }),
+);
 
 function fail(exitCode: number, message: string, fields: Record<string, unknown> = {}): never {
   fatal.fatal(fields, message);
@@ -113,7 +116,9 @@ async function main(): Promise<void> {
     // The demo was asked for explicitly: it runs on its simulators and leaves the configured upstreams alone
     // (a configured DATABASE_URL stays: the demo's Postgres workload is read-only SELECTs).
     const asked = flags.demo ? '--demo given' : 'POOLSCOPE_MODE=demo';
-    fatal.warn(`poolscope: ${asked}, so the configured Supabase, OpenAI and Pinecone upstreams are ignored and the demo runs`);
+    fatal.warn(
+      `poolscope: ${asked}, so the configured Supabase, OpenAI and Pinecone upstreams are ignored and the demo runs`,
+    );
     config = { mode: 'demo', service: config.service, ...(config.database && { database: config.database }) };
   }
 
@@ -141,7 +146,8 @@ async function main(): Promise<void> {
   try {
     service = await startService(config);
   } catch (error) {
-    if (error instanceof ServiceListenError) fail(1, `poolscope: ${error.message}`, { code: error.code, systemCode: error.systemCode });
+    if (error instanceof ServiceListenError)
+      fail(1, `poolscope: ${error.message}`, { code: error.code, systemCode: error.systemCode });
     throw error;
   }
   if (stopping) shutDown(service);

@@ -39,7 +39,11 @@ const EMPTY_STATS: PoolStats = {
 };
 
 function queueStatus(stats: PoolStats): QueueStatus {
-  return { queueLength: stats.pendingRequests, activeRequests: stats.activeRequests, maxConcurrent: stats.maxConcurrent };
+  return {
+    queueLength: stats.pendingRequests,
+    activeRequests: stats.activeRequests,
+    maxConcurrent: stats.maxConcurrent,
+  };
 }
 
 /**

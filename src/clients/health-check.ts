@@ -40,7 +40,8 @@ export async function checkUpstream(
     }
   } catch (error) {
     status = 'unhealthy';
-    detail = (error as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : failureCode(error);
+    detail =
+      (error as { name?: string }).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : failureCode(error);
   }
   return recordHealth(metrics, pool.name, label, status, started, detail);
 }

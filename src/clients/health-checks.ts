@@ -38,7 +38,10 @@ export const HEALTH_CHECK_DEFAULTS = { intervalMs: 15_000, jitter: 0.1, timeoutM
  * health route. The service runs one; an app runs one with `clients.startHealthChecks()` or
  * `monitoringRouter({ healthChecks: true })`.
  */
-export function startHealthChecks(upstreams: Pick<MonitoredUpstreams, 'checkHealth'>, options: HealthChecksOptions = {}): HealthChecks {
+export function startHealthChecks(
+  upstreams: Pick<MonitoredUpstreams, 'checkHealth'>,
+  options: HealthChecksOptions = {},
+): HealthChecks {
   const intervalMs = nonNegative(options.intervalMs ?? HEALTH_CHECK_DEFAULTS.intervalMs, 'intervalMs', 1);
   const jitter = nonNegative(options.jitter ?? HEALTH_CHECK_DEFAULTS.jitter, 'jitter', 0);
   if (jitter > 1) throw new PoolConfigError('healthChecks.jitter', 'must be between 0 and 1');
@@ -64,7 +67,11 @@ export function startHealthChecks(upstreams: Pick<MonitoredUpstreams, 'checkHeal
       previous.set(upstream, result.healthy);
       const fields = { upstream, status: result.status, latencyMs: result.latencyMs };
       if (before === result.healthy) logger?.debug?.(fields, result.message);
-      else if (result.healthy) logger?.info(fields, before === undefined ? `upstream ${upstream} reachable` : `upstream ${upstream} recovered`);
+      else if (result.healthy)
+        logger?.info(
+          fields,
+          before === undefined ? `upstream ${upstream} reachable` : `upstream ${upstream} recovered`,
+        );
       else logger?.warn(fields, `upstream ${upstream} is down: ${result.message}`);
     }
   };

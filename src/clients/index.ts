@@ -1,5 +1,17 @@
-export { createClients, type Clients, type CreateClientsOptions, type SdkClients, type UpstreamPoolOptions } from './create-clients.js';
-export { HEALTH_CHECK_DEFAULTS, startHealthChecks, type HealthChecks, type HealthChecksOptions, type HealthLogger } from './health-checks.js';
+export {
+  createClients,
+  type Clients,
+  type CreateClientsOptions,
+  type SdkClients,
+  type UpstreamPoolOptions,
+} from './create-clients.js';
+export {
+  HEALTH_CHECK_DEFAULTS,
+  startHealthChecks,
+  type HealthChecks,
+  type HealthChecksOptions,
+  type HealthLogger,
+} from './health-checks.js';
 export {
   DatabasePool,
   type DatabasePoolApi,

@@ -8,7 +8,14 @@ import type { DatabasePoolConfig, OpenAIPoolConfig } from './types.js';
 /** Which pool `DatabasePool` stands for: Supabase's REST pool, or the direct Postgres pool when only DATABASE_URL is set. */
 export type DatabaseTarget = 'supabase' | 'postgres';
 
-const DATABASE_SETTINGS = ['maxConnections', 'minConnections', 'connectionTimeout', 'idleTimeout', 'maxRetries', 'retryDelay'] as const;
+const DATABASE_SETTINGS = [
+  'maxConnections',
+  'minConnections',
+  'connectionTimeout',
+  'idleTimeout',
+  'maxRetries',
+  'retryDelay',
+] as const;
 const OPENAI_SETTINGS = ['maxConcurrentRequests', 'requestTimeout', 'maxRetries', 'retryDelay', 'timeout'] as const;
 
 /**
@@ -16,7 +23,10 @@ const OPENAI_SETTINGS = ['maxConcurrentRequests', 'requestTimeout', 'maxRetries'
  * the first bad setting. An HTTP pool keeps no connections open when idle and a SQL pool retries nothing, so
  * `minConnections` (Supabase) and `maxRetries`/`retryDelay` (Postgres) accept only 0 there.
  */
-export function databaseInitializeOptions(settings: Partial<DatabasePoolConfig>, target: DatabaseTarget): UpstreamPoolOptions {
+export function databaseInitializeOptions(
+  settings: Partial<DatabasePoolConfig>,
+  target: DatabaseTarget,
+): UpstreamPoolOptions {
   const s = known(settings, DATABASE_SETTINGS, 'DatabasePool.initialize');
   const setting = (key: (typeof DATABASE_SETTINGS)[number], min: number) =>
     s[key] === undefined ? undefined : integer(s[key], 0, key, target, min);
@@ -27,9 +37,16 @@ export function databaseInitializeOptions(settings: Partial<DatabasePoolConfig>,
   const maxRetries = setting('maxRetries', 0);
   const retryDelay = setting('retryDelay', 0);
   if (target === 'postgres') {
-    for (const [key, value] of [['maxRetries', maxRetries], ['retryDelay', retryDelay]] as const) {
+    for (const [key, value] of [
+      ['maxRetries', maxRetries],
+      ['retryDelay', retryDelay],
+    ] as const) {
       if (value !== undefined && value !== 0) {
-        throw new PoolConfigError(key, 'pg has no retries and poolscope adds none to SQL (a repeated write is not always safe): only 0 applies', target);
+        throw new PoolConfigError(
+          key,
+          'pg has no retries and poolscope adds none to SQL (a repeated write is not always safe): only 0 applies',
+          target,
+        );
       }
     }
     const postgres: Partial<PgPoolOptions> = {
@@ -41,21 +58,31 @@ export function databaseInitializeOptions(settings: Partial<DatabasePoolConfig>,
     return { postgres };
   }
   if (min !== undefined && min !== 0) {
-    throw new PoolConfigError('minConnections', 'undici opens HTTP sockets on demand and keeps none open when idle: only 0 applies', target);
+    throw new PoolConfigError(
+      'minConnections',
+      'undici opens HTTP sockets on demand and keeps none open when idle: only 0 applies',
+      target,
+    );
   }
   const supabase: Partial<PoolOptions> = {
     ...(max !== undefined && { connections: max, maxConcurrent: max }),
     ...(connectMs !== undefined && { timeouts: { connectMs } }),
     ...(idleMs !== undefined && { keepAliveTimeoutMs: idleMs }),
     ...((maxRetries !== undefined || retryDelay !== undefined) && {
-      retry: { ...(maxRetries !== undefined && { maxRetries }), ...(retryDelay !== undefined && { baseDelayMs: retryDelay }) },
+      retry: {
+        ...(maxRetries !== undefined && { maxRetries }),
+        ...(retryDelay !== undefined && { baseDelayMs: retryDelay }),
+      },
     }),
   };
   return { supabase };
 }
 
 /** `OpenAIPool.initialize(settings)` → the OpenAI pool's options and the SDK's overall timeout, validated now. */
-export function openaiInitializeOptions(settings: Partial<OpenAIPoolConfig>): { openai: Partial<PoolOptions>; timeoutMs?: number } {
+export function openaiInitializeOptions(settings: Partial<OpenAIPoolConfig>): {
+  openai: Partial<PoolOptions>;
+  timeoutMs?: number;
+} {
   const s = known(settings, OPENAI_SETTINGS, 'OpenAIPool.initialize');
   const setting = (key: (typeof OPENAI_SETTINGS)[number], min: number) =>
     s[key] === undefined ? undefined : integer(s[key], 0, key, 'openai', min);
@@ -69,7 +96,10 @@ export function openaiInitializeOptions(settings: Partial<OpenAIPoolConfig>): { 
       ...(maxConcurrent !== undefined && { maxConcurrent }),
       ...(headersMs !== undefined && { timeouts: { headersMs } }),
       ...((maxRetries !== undefined || retryDelay !== undefined) && {
-        retry: { ...(maxRetries !== undefined && { maxRetries }), ...(retryDelay !== undefined && { baseDelayMs: retryDelay }) },
+        retry: {
+          ...(maxRetries !== undefined && { maxRetries }),
+          ...(retryDelay !== undefined && { baseDelayMs: retryDelay }),
+        },
       }),
     },
     ...(timeoutMs !== undefined && { timeoutMs }),
@@ -92,9 +122,11 @@ export function assertUnchanged<C extends object>(settings: Partial<C>, live: C,
 }
 
 function known<K extends string>(settings: unknown, keys: readonly K[], where: string): Partial<Record<K, unknown>> {
-  if (settings === null || typeof settings !== 'object') throw new PoolConfigError(where, 'takes an object of settings');
+  if (settings === null || typeof settings !== 'object')
+    throw new PoolConfigError(where, 'takes an object of settings');
   for (const key of Object.keys(settings)) {
-    if (!(keys as readonly string[]).includes(key)) throw new PoolConfigError(key, `is not a ${where} setting (known: ${keys.join(', ')})`);
+    if (!(keys as readonly string[]).includes(key))
+      throw new PoolConfigError(key, `is not a ${where} setting (known: ${keys.join(', ')})`);
   }
   return settings as Partial<Record<K, unknown>>;
 }

@@ -50,7 +50,9 @@ export function instrumentOpenAIFetch(
     if (response.ok && response.body && USAGE_OPERATIONS.has(operationOf(url))) {
       const copy = response.clone();
       const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-      const reading = streaming ? readStream(copy, pool.name, startedAt, metrics, models, usage) : readJson(copy, pool.name, metrics, models, usage);
+      const reading = streaming
+        ? readStream(copy, pool.name, startedAt, metrics, models, usage)
+        : readJson(copy, pool.name, metrics, models, usage);
       // A body that errors (aborted stream, timeout) simply reports no usage: the pool counts the failure.
       reading.catch(() => undefined);
     }
@@ -58,7 +60,12 @@ export function instrumentOpenAIFetch(
   };
 }
 
-function recordRateLimits(headers: { get(name: string): string | null }, pool: string, metrics: PoolscopeMetrics, usage: OpenAIUsage): void {
+function recordRateLimits(
+  headers: { get(name: string): string | null },
+  pool: string,
+  metrics: PoolscopeMetrics,
+  usage: OpenAIUsage,
+): void {
   for (const limitType of ['requests', 'tokens'] as const) {
     const remaining = Number(headers.get(`x-ratelimit-remaining-${limitType}`) ?? Number.NaN);
     if (!Number.isFinite(remaining)) continue;
@@ -79,7 +86,13 @@ interface UsageBody {
   } | null;
 }
 
-function recordUsage(body: UsageBody, pool: string, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): void {
+function recordUsage(
+  body: UsageBody,
+  pool: string,
+  metrics: PoolscopeMetrics,
+  models: ModelLabels,
+  usage: OpenAIUsage,
+): void {
   const model = models.labelFor(body.model);
   usage.requestsByModel[model] = (usage.requestsByModel[model] ?? 0) + 1;
   const u = body.usage;
@@ -92,7 +105,13 @@ function recordUsage(body: UsageBody, pool: string, metrics: PoolscopeMetrics, m
   usage.tokensUsed += input + output;
 }
 
-async function readJson(response: Response, pool: string, metrics: PoolscopeMetrics, models: ModelLabels, usage: OpenAIUsage): Promise<void> {
+async function readJson(
+  response: Response,
+  pool: string,
+  metrics: PoolscopeMetrics,
+  models: ModelLabels,
+  usage: OpenAIUsage,
+): Promise<void> {
   recordUsage((await response.json()) as UsageBody, pool, metrics, models, usage);
 }
 
@@ -132,10 +151,14 @@ async function readStream(
         continue;
       }
       model ??= parsed.model ?? parsed.response?.model;
-      const isContent = parsed.type === 'response.output_text.delta' || (Array.isArray(parsed.choices) && parsed.choices.length > 0);
+      const isContent =
+        parsed.type === 'response.output_text.delta' || (Array.isArray(parsed.choices) && parsed.choices.length > 0);
       if (!firstTokenSeen && isContent) {
         firstTokenSeen = true;
-        metrics.openaiTimeToFirstToken.observe({ pool, model: models.labelFor(model) }, (performance.now() - startedAt) / 1000);
+        metrics.openaiTimeToFirstToken.observe(
+          { pool, model: models.labelFor(model) },
+          (performance.now() - startedAt) / 1000,
+        );
       }
       const final = parsed.type === 'response.completed' ? parsed.response : parsed;
       if (final?.usage && !counted) {

@@ -54,7 +54,10 @@ export interface OpenAIClientHandle {
  * The official OpenAI SDK on a poolscope pool: the SDK's own retries are off (the pool owns them and counts
  * them); tokens, time-to-first-token and rate-limit headroom are recorded from every response.
  */
-export function createOpenAIClient(config: OpenAIConfig, setup: UpstreamSetup & { timeoutMs?: number }): OpenAIClientHandle {
+export function createOpenAIClient(
+  config: OpenAIConfig,
+  setup: UpstreamSetup & { timeoutMs?: number },
+): OpenAIClientHandle {
   const { metrics } = setup;
   const basePath = new URL(config.baseURL).pathname.replace(/\/$/, '');
   const base = openaiPoolOptions(config);
@@ -72,11 +75,23 @@ export function createOpenAIClient(config: OpenAIConfig, setup: UpstreamSetup & 
     ),
   );
   const usage = new OpenAIUsage();
-  const fetch = instrumentOpenAIFetch(pool, (url) => openaiOperation(url, basePath), metrics, new ModelLabels(config.models), usage);
+  const fetch = instrumentOpenAIFetch(
+    pool,
+    (url) => openaiOperation(url, basePath),
+    metrics,
+    new ModelLabels(config.models),
+    usage,
+  );
   const timeoutMs = setup.timeoutMs ?? config.timeoutSeconds * 1000;
   const client = once(() => {
     const { OpenAI: OpenAIClass } = loadPeer<{ OpenAI: typeof OpenAI }>('openai', pool.name);
-    return new OpenAIClass({ apiKey: config.apiKey, baseURL: config.baseURL, fetch: asPoolFetch(fetch), maxRetries: 0, timeout: timeoutMs });
+    return new OpenAIClass({
+      apiKey: config.apiKey,
+      baseURL: config.baseURL,
+      fetch: asPoolFetch(fetch),
+      maxRetries: 0,
+      timeout: timeoutMs,
+    });
   });
   return {
     pool,

@@ -78,7 +78,8 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
   let dataPool: UpstreamPool | undefined;
   const dataPoolFor = (host: string): UpstreamPool => {
     const origin = new URL(withScheme(host)).origin;
-    if (dataPool && dataPool.origin !== origin) throw new PoolOriginError(setup.name('pinecone'), dataPool.origin, origin);
+    if (dataPool && dataPool.origin !== origin)
+      throw new PoolOriginError(setup.name('pinecone'), dataPool.origin, origin);
     if (dataPool) return dataPool;
     const base = pineconePoolOptions(config, origin);
     dataPool = createPool(
@@ -103,11 +104,21 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
     // Data plane first: a proxy or local setup may serve both planes from one origin.
     if (dataPool && url.startsWith(dataPool.origin)) return dataPool.fetch(input, init);
     if (url.startsWith(controlPool.origin)) return controlPool.fetch(input, init);
-    return Promise.reject(new PoolOriginError(setup.name('pinecone'), dataPool?.origin ?? controlPool.origin, safeOrigin(url)));
+    return Promise.reject(
+      new PoolOriginError(setup.name('pinecone'), dataPool?.origin ?? controlPool.origin, safeOrigin(url)),
+    );
   };
   const sdkClient = once(() => {
-    const { Pinecone: PineconeClass } = loadPeer<{ Pinecone: typeof Pinecone }>('@pinecone-database/pinecone', controlPool.name);
-    return new PineconeClass({ apiKey: config.apiKey, controllerHostUrl: controllerUrl, fetchApi: asPoolFetch(fetchApi), maxRetries: 0 });
+    const { Pinecone: PineconeClass } = loadPeer<{ Pinecone: typeof Pinecone }>(
+      '@pinecone-database/pinecone',
+      controlPool.name,
+    );
+    return new PineconeClass({
+      apiKey: config.apiKey,
+      controllerHostUrl: controllerUrl,
+      fetchApi: asPoolFetch(fetchApi),
+      maxRetries: 0,
+    });
   });
 
   // The SDK's `index({ name })` describes the index on every concurrent first call; resolve the host once.
@@ -115,9 +126,18 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
   const index = (): Promise<Index> => {
     resolving ??= (async () => {
       const client = sdkClient();
-      if (config.indexHost) return client.index({ host: withScheme(config.indexHost), ...(config.indexName ? { name: config.indexName } : {}) });
+      if (config.indexHost)
+        return client.index({
+          host: withScheme(config.indexHost),
+          ...(config.indexName ? { name: config.indexName } : {}),
+        });
       if (!config.indexName) {
-        throw new ConfigError([{ variable: 'PINECONE_INDEX_HOST or PINECONE_INDEX_NAME', problem: 'is not set: the Pinecone index needs one' }]);
+        throw new ConfigError([
+          {
+            variable: 'PINECONE_INDEX_HOST or PINECONE_INDEX_NAME',
+            problem: 'is not set: the Pinecone index needs one',
+          },
+        ]);
       }
       const described = await client.describeIndex(config.indexName);
       const host = withScheme(described.host);
@@ -141,13 +161,27 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
     healthCheck: (timeoutMs) => {
       const headers = { 'api-key': config.apiKey, 'x-pinecone-api-version': PINECONE_API_VERSION };
       if (dataPool) {
-        return checkUpstream(dataPool, metrics, 'Vector store', `${dataPool.origin}/describe_index_stats`, {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
-          body: '{}',
-        }, timeoutMs);
+        return checkUpstream(
+          dataPool,
+          metrics,
+          'Vector store',
+          `${dataPool.origin}/describe_index_stats`,
+          {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body: '{}',
+          },
+          timeoutMs,
+        );
       }
-      return checkUpstream(controlPool, metrics, 'Vector store', `${controlPool.origin}/indexes`, { headers }, timeoutMs);
+      return checkUpstream(
+        controlPool,
+        metrics,
+        'Vector store',
+        `${controlPool.origin}/indexes`,
+        { headers },
+        timeoutMs,
+      );
     },
   };
 }

@@ -58,7 +58,11 @@ export function getSupabaseClient(): SupabaseClient {
 
 /** The service-role Supabase client, on the same pool as `getSupabaseClient()`. */
 export function getSupabaseAdminClient(): SupabaseClient {
-  return required(getClients().sdk.supabaseAdmin, 'the Supabase admin client', 'SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY');
+  return required(
+    getClients().sdk.supabaseAdmin,
+    'the Supabase admin client',
+    'SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY',
+  );
 }
 
 export function getOpenAIClient(): OpenAI {
@@ -160,7 +164,9 @@ export const OpenAIPool: OpenAIPoolApi = {
 };
 
 /** The Pinecone equivalent of `DatabasePool`, over the data-plane pool. */
-export const PineconePool: PineconeFacade = lazy(() => required(getClients().pinecone, 'the Pinecone pool', 'PINECONE_API_KEY'));
+export const PineconePool: PineconeFacade = lazy(() =>
+  required(getClients().pinecone, 'the Pinecone pool', 'PINECONE_API_KEY'),
+);
 
 /** `testConnection()`, as apps import it from their database module: whether the database answers its health check now. Never rejects for a down database. */
 export async function testConnection(): Promise<boolean> {

@@ -12,7 +12,13 @@ import type { HealthCheckResult } from './types.js';
 
 type RealtimeOptions = SupabaseClientOptions<'public'>['realtime'];
 
-const SERVICES: Record<string, string> = { auth: 'auth', storage: 'storage', functions: 'functions', realtime: 'realtime', graphql: 'graphql' };
+const SERVICES: Record<string, string> = {
+  auth: 'auth',
+  storage: 'storage',
+  functions: 'functions',
+  realtime: 'realtime',
+  graphql: 'graphql',
+};
 
 /**
  * Names a Supabase request: PostgREST verbs (`select`, `insert`, `upsert`, `update`, `delete`, `rpc`), with
@@ -56,7 +62,11 @@ export interface SupabaseClientsHandle {
 }
 
 /** What postgrest-js retries by itself (its RETRYABLE_METHODS and RETRYABLE_STATUS_CODES), up to 3 times. */
-const POSTGREST_RETRIES: CallerRetries = { methods: ['GET', 'HEAD', 'OPTIONS'], statuses: [503, 520], networkErrors: true };
+const POSTGREST_RETRIES: CallerRetries = {
+  methods: ['GET', 'HEAD', 'OPTIONS'],
+  statuses: [503, 520],
+  networkErrors: true,
+};
 
 /** Both Supabase clients on ONE pool for the project's origin (`pool="supabase"`), via `global.fetch`. */
 export function createSupabaseClients(config: SupabaseConfig, setup: UpstreamSetup): SupabaseClientsHandle {
@@ -84,7 +94,10 @@ export function createSupabaseClients(config: SupabaseConfig, setup: UpstreamSet
     return pool.fetch(input, init);
   };
   const make = (key: string) => () =>
-    loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>('@supabase/supabase-js', pool.name).createClient(config.url, key, {
+    loadPeer<{ createClient: typeof import('@supabase/supabase-js').createClient }>(
+      '@supabase/supabase-js',
+      pool.name,
+    ).createClient(config.url, key, {
       global: { fetch: asPoolFetch(fetch) },
       // Node 20 has no global WebSocket: take it from the same undici as the fetch and dispatcher.
       // Its TypeScript event types differ from realtime-js's `WebSocketLike`; the runtime API is the same.

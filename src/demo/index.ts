@@ -61,7 +61,10 @@ const BURST_LATENCY_MS = 600;
 /** Rows the demo table keeps; older inserted rows are dropped so a long-running demo stays small. */
 const MAX_ROWS = 200;
 
-export async function startDemo(base: PoolscopeConfig, options: { logger: Logger; demo?: DemoOptions }): Promise<DemoEnvironment> {
+export async function startDemo(
+  base: PoolscopeConfig,
+  options: { logger: Logger; demo?: DemoOptions },
+): Promise<DemoEnvironment> {
   const { logger } = options;
   const started: Array<{ close(): Promise<void> }> = [];
   // A real local Postgres when there is one: DATABASE_URL (with --demo), else one answering on 127.0.0.1:5432.
@@ -116,10 +119,20 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
       ...(databaseUrl && { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }),
     };
     const upstreams = loadConfig(env);
-    if (!databaseUrl) logger.info('demo: no PostgreSQL answered on 127.0.0.1:5432 and DATABASE_URL is not set; the direct Postgres pool is off');
+    if (!databaseUrl)
+      logger.info(
+        'demo: no PostgreSQL answered on 127.0.0.1:5432 and DATABASE_URL is not set; the direct Postgres pool is off',
+      );
     const config: PoolscopeConfig = { ...upstreams, mode: 'demo', service: base.service };
     logger.info(
-      { simulators: { supabase: supabase.url, openai: openai.baseURL, pinecone_control: pinecone.control.url, pinecone: pinecone.data.url } },
+      {
+        simulators: {
+          supabase: supabase.url,
+          openai: openai.baseURL,
+          pinecone_control: pinecone.control.url,
+          pinecone: pinecone.data.url,
+        },
+      },
       'demo simulators started',
     );
 
@@ -138,8 +151,18 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
         // Every failure signal from the workload's first requests, not 10-20 s in when the failure rates first
         // come round: the dashboard's failure and retry panels (and the e2e that checks them) see data at once.
         // Health-check paths are spared, so no upstream starts out "down".
-        supabase.behave({ failNext: { count: 1, status: 500, message: 'demo: simulated database error', paths: /^\/rest\/v1\/[^/]+$/ } });
-        openai.behave({ failNext: { count: 1, status: 429, retryAfterSeconds: 1, kind: 'requests', paths: /\/(chat\/completions|embeddings)$/ } });
+        supabase.behave({
+          failNext: { count: 1, status: 500, message: 'demo: simulated database error', paths: /^\/rest\/v1\/[^/]+$/ },
+        });
+        openai.behave({
+          failNext: {
+            count: 1,
+            status: 429,
+            retryAfterSeconds: 1,
+            kind: 'requests',
+            paths: /\/(chat\/completions|embeddings)$/,
+          },
+        });
         pinecone.data.behave({ failNext: { count: 1, status: 503, paths: /^\/(query|vectors\/upsert)$/ } });
         const workload = startWorkload(clients, workloadOptions(options.demo), logger, {
           beforeBurst: (upstream) => latency(upstream, BURST_LATENCY_MS),
@@ -154,7 +177,8 @@ export async function startDemo(base: PoolscopeConfig, options: { logger: Logger
           stop: async (deadline) => {
             clearInterval(trim);
             // A burst may have left requests queued behind a slowed simulator: speed it up so they finish now.
-            for (const upstream of Object.keys(byUpstream) as DemoUpstream[]) latency(upstream, BASE_LATENCY_MS[upstream]);
+            for (const upstream of Object.keys(byUpstream) as DemoUpstream[])
+              latency(upstream, BASE_LATENCY_MS[upstream]);
             await workload.stop(deadline);
           },
         };

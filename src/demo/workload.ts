@@ -30,13 +30,23 @@ export interface DemoWorkload {
   stop(deadline: number): Promise<void>;
 }
 
-type Operation = { upstream: DemoUpstream; name: string; weight: number; run: (signal: AbortSignal) => Promise<unknown> };
+type Operation = {
+  upstream: DemoUpstream;
+  name: string;
+  weight: number;
+  run: (signal: AbortSignal) => Promise<unknown>;
+};
 
 /**
  * A steady, bounded stream of real SDK calls through the service's own clients, with periodic bursts at one
  * upstream at a time, so every pool metric, queue and alert has live data.
  */
-export function startWorkload(clients: Clients, options: WorkloadOptions, logger: Logger, hooks: BurstHooks = {}): DemoWorkload {
+export function startWorkload(
+  clients: Clients,
+  options: WorkloadOptions,
+  logger: Logger,
+  hooks: BurstHooks = {},
+): DemoWorkload {
   const operations = demoOperations(clients, options.vectorDimension, logger);
   // Aborts whatever the workload still has queued or streaming at shutdown (Pinecone's SDK takes no signal).
   const abort = new AbortController();
@@ -54,7 +64,10 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
         (error: unknown) => {
           if (abort.signal.aborted) return;
           counts.failed++;
-          logger.debug({ upstream: op.upstream, operation: op.name, error: failureSummary(error) }, 'demo request failed');
+          logger.debug(
+            { upstream: op.upstream, operation: op.name, error: failureSummary(error) },
+            'demo request failed',
+          );
         },
       )
       .finally(() => inFlight.delete(run));
@@ -81,7 +94,10 @@ export function startWorkload(clients: Clients, options: WorkloadOptions, logger
     bursting = true;
     counts.bursts++;
     const candidates = operations.filter((op) => op.upstream === upstream);
-    logger.info({ upstream, requests: options.burstSize }, `demo burst: ${options.burstSize} concurrent requests to ${upstream}`);
+    logger.info(
+      { upstream, requests: options.burstSize },
+      `demo burst: ${options.burstSize} concurrent requests to ${upstream}`,
+    );
     hooks.beforeBurst?.(upstream);
     const mine: Array<Promise<void>> = [];
     for (let i = 0; i < options.burstSize && !stopped; i++) mine.push(launch(candidates[i % candidates.length]!));
@@ -139,7 +155,8 @@ function demoOperations(clients: Clients, dimension: number, logger: Logger): Op
       upstream: 'supabase',
       name: 'select',
       weight: 30,
-      run: (signal) => supabaseResult(supabaseAdmin.from('uploads').select('id,path,status').limit(10).abortSignal(signal)),
+      run: (signal) =>
+        supabaseResult(supabaseAdmin.from('uploads').select('id,path,status').limit(10).abortSignal(signal)),
     });
     ops.push({
       upstream: 'supabase',
@@ -185,13 +202,15 @@ function demoOperations(clients: Clients, dimension: number, logger: Logger): Op
       upstream: 'openai',
       name: 'chat',
       weight: 5,
-      run: (signal) => openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }, { signal }),
+      run: (signal) =>
+        openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] }, { signal }),
     });
     ops.push({
       upstream: 'openai',
       name: 'embeddings',
       weight: 8,
-      run: (signal) => openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }, { signal }),
+      run: (signal) =>
+        openai.embeddings.create({ model: 'text-embedding-3-small', input: 'bounded pools' }, { signal }),
     });
   }
   if (pinecone) {
@@ -205,7 +224,8 @@ function demoOperations(clients: Clients, dimension: number, logger: Logger): Op
       upstream: 'pinecone',
       name: 'upsert',
       weight: 5,
-      run: async () => (await clients.pineconeIndex()).upsert({ records: [{ id: `demo-${upserts++ % 100}`, values: vector() }] }),
+      run: async () =>
+        (await clients.pineconeIndex()).upsert({ records: [{ id: `demo-${upserts++ % 100}`, values: vector() }] }),
     });
   }
   const postgres = clients.handles.postgres;
@@ -218,7 +238,12 @@ function demoOperations(clients: Clients, dimension: number, logger: Logger): Op
       run: () => postgres.run('list_uploads', (client) => client.query('SELECT n FROM generate_series(1, 10) AS n')),
     });
     // Only bursts pick it (weight 0): slow queries that hold the small demo pool's connections.
-    ops.push({ upstream: 'postgres', name: 'slow_report', weight: 0, run: () => postgres.run('slow_report', (c) => c.query('SELECT pg_sleep(0.6)')) });
+    ops.push({
+      upstream: 'postgres',
+      name: 'slow_report',
+      weight: 0,
+      run: () => postgres.run('slow_report', (c) => c.query('SELECT pg_sleep(0.6)')),
+    });
   }
   return ops;
 }

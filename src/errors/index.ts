@@ -1,5 +1,10 @@
 // Every public error of poolscope, one class a file. Each has a stable `code` users can switch on.
-export { FAILURE_REASONS, CONNECTION_ERROR_REASONS, type FailureReason, type ConnectionErrorReason } from './reasons.js';
+export {
+  FAILURE_REASONS,
+  CONNECTION_ERROR_REASONS,
+  type FailureReason,
+  type ConnectionErrorReason,
+} from './reasons.js';
 export { PoolscopeError } from './poolscope-error.js';
 export { PoolConfigError } from './pool-config-error.js';
 export { PoolQueueFullError } from './pool-queue-full-error.js';

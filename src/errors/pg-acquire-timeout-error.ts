@@ -11,6 +11,11 @@ export class PgAcquireTimeoutError extends PoolAcquireTimeoutError {
   }
 
   constructor(pool: string, limitMs: number, options?: { cause?: unknown }) {
-    super(pool, limitMs, options, `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`);
+    super(
+      pool,
+      limitMs,
+      options,
+      `Pool "${pool}" could not check out a database client within connectionTimeoutMs=${limitMs}`,
+    );
   }
 }

@@ -19,6 +19,10 @@ export class PoolFleetUnavailableError extends PoolscopeError {
     readonly key: string,
     options?: { cause?: unknown },
   ) {
-    super(`Pool "${pool}" could not reach Redis for its fleet budget "${key}" (onUnavailable=reject); request rejected`, pool, options);
+    super(
+      `Pool "${pool}" could not reach Redis for its fleet budget "${key}" (onUnavailable=reject); request rejected`,
+      pool,
+      options,
+    );
   }
 }

@@ -2,7 +2,15 @@ import PQueue from 'p-queue';
 import { PoolAcquireTimeoutError } from '../errors/pool-acquire-timeout-error.js';
 import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
 import type { ResolvedFleetOptions } from './options.js';
-import { connectRedis, leaseFactory, renewLease, type FleetRedisClient, type Lease, type LeaseFactory, type OwnedRedisClient } from './redis.js';
+import {
+  connectRedis,
+  leaseFactory,
+  renewLease,
+  type FleetRedisClient,
+  type Lease,
+  type LeaseFactory,
+  type OwnedRedisClient,
+} from './redis.js';
 
 /** Every value of `poolscope_fleet_errors_total{reason}`: each fleet pool exports all of them from 0. */
 export const FLEET_ERROR_REASONS = ['unavailable', 'renewal_failed', 'lease_lost', 'release_failed'] as const;
@@ -128,7 +136,8 @@ export class FleetBudget {
     if (this.#client.status !== 'ready' && !this.#everReady && INITIAL_CONNECT_STATES.has(this.#client.status)) {
       await this.#initialConnect(stop);
     }
-    if (this.#client.status !== 'ready') return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
+    if (this.#client.status !== 'ready')
+      return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
     const lease = this.#newLease(this.#client, this.#redisKey, this.maxConcurrent, {
       lockTimeout: this.#options.leaseMs,
       acquireTimeout: Number.POSITIVE_INFINITY, // bounded below, by `timeoutMs` and the caller's signal
@@ -137,7 +146,7 @@ export class FleetBudget {
       onLockLost: () => undefined,
     });
     let acquired = false;
-    for (let woken = true; woken; ) {
+    for (let woken = true; woken;) {
       // A lease this process gives back wakes the waiter from its poll interval: it asks Redis again at once.
       const attempt = new AbortController();
       const onStop = () => attempt.abort(stop.reason);
@@ -180,7 +189,10 @@ export class FleetBudget {
    */
   #initialConnect(stop: AbortSignal): Promise<void> {
     this.#firstConnect ??= new Promise<void>((resolve) => {
-      const client = this.#client as { once?: (event: string, listener: () => void) => unknown; off?: (event: string, listener: () => void) => unknown };
+      const client = this.#client as {
+        once?: (event: string, listener: () => void) => unknown;
+        off?: (event: string, listener: () => void) => unknown;
+      };
       if (typeof client.once !== 'function') return resolve();
       const done = () => {
         for (const event of ['ready', 'error', 'close']) client.off?.(event, done);
@@ -205,7 +217,10 @@ export class FleetBudget {
     this.#renewTimer = undefined;
     for (const lease of [...this.#held]) this.#release(lease);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.#releasing), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_RELEASES_MS)))]);
+    await Promise.race([
+      Promise.all(this.#releasing),
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_RELEASES_MS))),
+    ]);
     clearTimeout(timer);
     if (this.#owned) await this.#owned.quit().catch(() => this.#owned?.disconnect());
   }
@@ -213,7 +228,8 @@ export class FleetBudget {
   #unavailable(error: unknown): FleetRelease {
     this.#recorder.failed('unavailable');
     this.#markUnreachable(error);
-    if (this.#options.onUnavailable === 'reject') throw new PoolFleetUnavailableError(this.#pool, this.key, { cause: error });
+    if (this.#options.onUnavailable === 'reject')
+      throw new PoolFleetUnavailableError(this.#pool, this.key, { cause: error });
     return noRelease;
   }
 
@@ -266,7 +282,12 @@ export class FleetBudget {
       }
     });
     void Promise.all(renewals).then(() => {
-      if (lost > 0) this.#log('warn', { lost }, `Pool "${this.#pool}" lost ${lost} fleet lease(s) of budget "${this.key}": Redis no longer held them; those requests run on outside the fleet cap`);
+      if (lost > 0)
+        this.#log(
+          'warn',
+          { lost },
+          `Pool "${this.#pool}" lost ${lost} fleet lease(s) of budget "${this.key}": Redis no longer held them; those requests run on outside the fleet cap`,
+        );
     });
   };
 
@@ -274,14 +295,24 @@ export class FleetBudget {
     if (this.#reachable === true) return;
     const before = this.#reachable;
     this.#reachable = true;
-    if (before === false) this.#log('info', {}, `Pool "${this.#pool}" reaches Redis again: fleet budget "${this.key}" enforced (maxConcurrent=${this.maxConcurrent})`);
+    if (before === false)
+      this.#log(
+        'info',
+        {},
+        `Pool "${this.#pool}" reaches Redis again: fleet budget "${this.key}" enforced (maxConcurrent=${this.maxConcurrent})`,
+      );
   }
 
   #markUnreachable(error: unknown): void {
     if (this.#reachable === false) return;
     this.#reachable = false;
-    const fallback = this.#options.onUnavailable === 'local' ? 'requests run under the local bound only' : 'requests are rejected';
-    this.#log('warn', { error: messageOf(error) }, `Pool "${this.#pool}" cannot reach Redis for fleet budget "${this.key}": ${fallback} until it answers again`);
+    const fallback =
+      this.#options.onUnavailable === 'local' ? 'requests run under the local bound only' : 'requests are rejected';
+    this.#log(
+      'warn',
+      { error: messageOf(error) },
+      `Pool "${this.#pool}" cannot reach Redis for fleet budget "${this.key}": ${fallback} until it answers again`,
+    );
   }
 
   #log(level: 'warn' | 'info', obj: Record<string, unknown>, msg: string): void {

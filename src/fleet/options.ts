@@ -50,7 +50,14 @@ export interface ResolvedFleetOptions {
 
 export const FLEET_DEFAULTS = { leaseMs: 10_000, onUnavailable: 'local' } as const;
 
-const FLEET_OPTION_NAMES = new Set<string>(['redis', 'key', 'maxConcurrent', 'leaseMs', 'onUnavailable', 'logger'] satisfies Array<keyof FleetOptions>);
+const FLEET_OPTION_NAMES = new Set<string>([
+  'redis',
+  'key',
+  'maxConcurrent',
+  'leaseMs',
+  'onUnavailable',
+  'logger',
+] satisfies Array<keyof FleetOptions>);
 
 const defaultLogger: FleetLogger = {
   warn(obj, msg) {
@@ -63,7 +70,12 @@ export function resolveFleetOptions(value: FleetOptions | undefined, pool: strin
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') throw new PoolConfigError('fleet', 'must be an object', pool);
   for (const key of Object.keys(value)) {
-    if (!FLEET_OPTION_NAMES.has(key)) throw new PoolConfigError(`fleet.${key}`, `is not a fleet option (known: ${[...FLEET_OPTION_NAMES].join(', ')})`, pool);
+    if (!FLEET_OPTION_NAMES.has(key))
+      throw new PoolConfigError(
+        `fleet.${key}`,
+        `is not a fleet option (known: ${[...FLEET_OPTION_NAMES].join(', ')})`,
+        pool,
+      );
   }
   const { redis } = value;
   if (typeof redis === 'string') {
@@ -71,18 +83,25 @@ export function resolveFleetOptions(value: FleetOptions | undefined, pool: strin
     if (!URL.canParse(redis) || !/^rediss?:$/.test(new URL(redis).protocol)) {
       throw new PoolConfigError('fleet.redis', 'must be a redis:// or rediss:// URL, or an ioredis client', pool);
     }
-  } else if (redis === null || typeof redis !== 'object' || typeof (redis as { evalsha?: unknown }).evalsha !== 'function') {
+  } else if (
+    redis === null ||
+    typeof redis !== 'object' ||
+    typeof (redis as { evalsha?: unknown }).evalsha !== 'function'
+  ) {
     throw new PoolConfigError('fleet.redis', 'must be a redis:// or rediss:// URL, or an ioredis client', pool);
   }
   const key = value.key ?? pool;
   if (typeof key !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(key)) {
     throw new PoolConfigError('fleet.key', 'must be 1-128 characters of letters, digits, _ . : -', pool);
   }
-  if (value.maxConcurrent === undefined) throw new PoolConfigError('fleet.maxConcurrent', 'is required: the fleet-wide cap', pool);
+  if (value.maxConcurrent === undefined)
+    throw new PoolConfigError('fleet.maxConcurrent', 'is required: the fleet-wide cap', pool);
   const onUnavailable = value.onUnavailable ?? FLEET_DEFAULTS.onUnavailable;
-  if (onUnavailable !== 'local' && onUnavailable !== 'reject') throw new PoolConfigError('fleet.onUnavailable', "must be 'local' or 'reject'", pool);
+  if (onUnavailable !== 'local' && onUnavailable !== 'reject')
+    throw new PoolConfigError('fleet.onUnavailable', "must be 'local' or 'reject'", pool);
   const logger = value.logger ?? defaultLogger;
-  if (typeof logger?.warn !== 'function') throw new PoolConfigError('fleet.logger', 'must have a warn(obj, msg) method', pool);
+  if (typeof logger?.warn !== 'function')
+    throw new PoolConfigError('fleet.logger', 'must have a warn(obj, msg) method', pool);
   return {
     redis,
     key,

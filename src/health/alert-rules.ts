@@ -1,4 +1,10 @@
-import { DEFAULT_SELECTOR, DEFAULT_TARGET_SELECTOR, normalizeSelector, selectorOf, type AssetOptions } from './asset-options.js';
+import {
+  DEFAULT_SELECTOR,
+  DEFAULT_TARGET_SELECTOR,
+  normalizeSelector,
+  selectorOf,
+  type AssetOptions,
+} from './asset-options.js';
 import { POOL_SIZE_VARIABLES, THRESHOLDS, type Thresholds } from './thresholds.js';
 
 export type Severity = 'warning' | 'critical';
@@ -59,10 +65,14 @@ export function normalizeRunbookBaseUrl(url: string): string {
 export function runbookBaseUrlFor(repository: string | { url: string; directory?: string }): string {
   const { url, directory } = typeof repository === 'string' ? { url: repository, directory: undefined } : repository;
   const shorthand = /^(?:github:)?([\w.-]+\/[\w.-]+)$/.exec(url);
-  const web = shorthand ? `https://github.com/${shorthand[1]}` : url.replace(/^git\+/, '').replace(/^git:\/\//, 'https://');
+  const web = shorthand
+    ? `https://github.com/${shorthand[1]}`
+    : url.replace(/^git\+/, '').replace(/^git:\/\//, 'https://');
   const repo = web.replace(/\.git$/, '').replace(/\/+$/, '');
   if (!/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/.test(repo)) {
-    throw new TypeError(`cannot derive a runbook URL from repository ${JSON.stringify(url)}: pass the runbook base URL`);
+    throw new TypeError(
+      `cannot derive a runbook URL from repository ${JSON.stringify(url)}: pass the runbook base URL`,
+    );
   }
   const folder = directory ? `${directory.replace(/^\/+|\/+$/g, '')}/` : '';
   return `${repo}/blob/main/${folder}docs/runbooks/`;
@@ -92,7 +102,7 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
       severity: 'warning',
       summary: 'Connection pool {{ $labels.pool }} is more than ' + percent(t.utilization.ratio) + ' utilized',
       description:
-        '{{ $value | humanizePercentage }} of the {{ $labels.pool }} pool\'s connections on {{ $labels.instance }} ' +
+        "{{ $value | humanizePercentage }} of the {{ $labels.pool }} pool's connections on {{ $labels.instance }} " +
         `have been in use in at least 90 % of the last ${t.utilization.window}, for more than ${t.utilization.for}; requests will start to queue. ` +
         `Consider increasing ${poolSizeVariableTemplate()}.`,
     },

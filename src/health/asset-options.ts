@@ -26,7 +26,9 @@ const MATCHERS = new RegExp(`^(?:${MATCHER}(?:,${MATCHER})*,?\\s*)?$`);
 /** `selector` trimmed, or a TypeError naming it when it is not a comma-separated list of label matchers. */
 export function normalizeSelector(selector: string, option = 'selector'): string {
   if (typeof selector !== 'string' || !MATCHERS.test(selector)) {
-    throw new TypeError(`${option} must be PromQL label matchers such as job="api", env=~"prod|staging"; got ${JSON.stringify(selector)}`);
+    throw new TypeError(
+      `${option} must be PromQL label matchers such as job="api", env=~"prod|staging"; got ${JSON.stringify(selector)}`,
+    );
   }
   return selector.trim().replace(/,\s*$/, '');
 }

@@ -12,7 +12,13 @@
  *   - latency quantiles: `histogram_quantile` over the bucket rates summed across replicas, never an average of
  *     per-replica quantiles.
  */
-import { DEFAULT_SELECTOR, DEFAULT_TARGET_SELECTOR, normalizeSelector, selectorOf, type AssetOptions } from './asset-options.js';
+import {
+  DEFAULT_SELECTOR,
+  DEFAULT_TARGET_SELECTOR,
+  normalizeSelector,
+  selectorOf,
+  type AssetOptions,
+} from './asset-options.js';
 import { RUNBOOK_BASE_URL } from './alert-rules.js';
 import { RATE_WINDOW } from './recording-rules.js';
 import { THRESHOLDS, type Thresholds } from './thresholds.js';
@@ -112,7 +118,11 @@ export interface DashboardLink {
 }
 
 export interface DashboardJson {
-  annotations: { list: Array<Record<string, unknown> & { name: string; enable: boolean; datasource: DataSourceRef; iconColor: string }> };
+  annotations: {
+    list: Array<
+      Record<string, unknown> & { name: string; enable: boolean; datasource: DataSourceRef; iconColor: string }
+    >;
+  };
   description: string;
   editable: boolean;
   graphTooltip: 1;
@@ -156,7 +166,10 @@ function thresholdsOf(spec: PanelSpec): FieldDefaults['thresholds'] {
   if (!spec.thresholds) return undefined;
   return {
     mode: 'absolute',
-    steps: [{ color: spec.thresholds.base, value: null }, ...spec.thresholds.steps.map(([value, color]) => ({ color, value }))],
+    steps: [
+      { color: spec.thresholds.base, value: null },
+      ...spec.thresholds.steps.map(([value, color]) => ({ color, value })),
+    ],
   };
 }
 
@@ -219,7 +232,14 @@ function layout(sections: Array<{ title: string; panels: PanelSpec[] }>): Array<
   let id = 0;
   let y = 0;
   for (const section of sections) {
-    out.push({ id: ++id, type: 'row', title: section.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+    out.push({
+      id: ++id,
+      type: 'row',
+      title: section.title,
+      collapsed: false,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      panels: [],
+    });
     y += 1;
     let x = 0;
     let lineHeight = 0;
@@ -240,7 +260,12 @@ function layout(sections: Array<{ title: string; panels: PanelSpec[] }>): Array<
   return out;
 }
 
-function queryVariable(name: string, label: string, query: string, extra: Partial<DashboardVariable> = {}): DashboardVariable {
+function queryVariable(
+  name: string,
+  label: string,
+  query: string,
+  extra: Partial<DashboardVariable> = {},
+): DashboardVariable {
   return {
     name,
     label,
@@ -273,13 +298,25 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
   const sumBy = (labels: string, series: string, pools?: string) => `sum by (${labels}) (${q(series, pools)})`;
   const quantile = (phi: number, histogram: string, labels = 'pool', level = 'pool', pools?: string) =>
     `histogram_quantile(${phi}, sum by (${labels}, le) (${q(`instance_${level}_le:${histogram}_bucket:rate${w}`, pools)}))`;
-  const finished = (pools?: string) => `(${sumBy('pool', `instance_pool:poolscope_requests_finished:rate${w}`, pools)} > 0)`;
+  const finished = (pools?: string) =>
+    `(${sumBy('pool', `instance_pool:poolscope_requests_finished:rate${w}`, pools)} > 0)`;
 
   const latency = thresholds.latencyP95;
   // Each pool with its own p95 limit gets its own line on its own series.
   const latencyOverrides: FieldOverride[] = Object.entries(latency.byPoolSeconds).map(([pool, seconds]) => ({
     matcher: { id: 'byName', options: `${pool} p95` },
-    properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: seconds }] } }],
+    properties: [
+      {
+        id: 'thresholds',
+        value: {
+          mode: 'absolute',
+          steps: [
+            { color: 'green', value: null },
+            { color: 'red', value: seconds },
+          ],
+        },
+      },
+    ],
   }));
 
   const db = '$db_pool';
@@ -310,7 +347,8 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
         },
         {
           title: 'Requests in flight and queued',
-          description: 'Requests waiting for a slot or a connection (queued), running (in flight), and the concurrency limit, summed over the selected replicas.',
+          description:
+            'Requests waiting for a slot or a connection (queued), running (in flight), and the concurrency limit, summed over the selected replicas.',
           unit: 'short',
           min: 0,
           targets: [
@@ -328,13 +366,17 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
         },
         {
           title: 'Connections opened and failed',
-          description: 'Connections opened, closed, and failed connection attempts by reason (ConnectionFailures), per second.',
+          description:
+            'Connections opened, closed, and failed connection attempts by reason (ConnectionFailures), per second.',
           unit: 'ops',
           min: 0,
           targets: [
             [sumBy('pool', `instance_pool:poolscope_pool_connections_created:rate${w}`), '{{pool}} opened'],
             [sumBy('pool', `instance_pool:poolscope_pool_connections_closed:rate${w}`), '{{pool}} closed'],
-            [sumBy('pool, reason', `instance_pool_reason:poolscope_pool_connection_errors:rate${w}`), '{{pool}} failed: {{reason}}'],
+            [
+              sumBy('pool, reason', `instance_pool_reason:poolscope_pool_connection_errors:rate${w}`),
+              '{{pool}} failed: {{reason}}',
+            ],
           ],
         },
         {
@@ -342,7 +384,9 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           description: 'Retries by reason, per second.',
           unit: 'ops',
           min: 0,
-          targets: [[sumBy('pool, reason', `instance_pool_reason:poolscope_request_retries:rate${w}`), '{{pool}} {{reason}}']],
+          targets: [
+            [sumBy('pool, reason', `instance_pool_reason:poolscope_request_retries:rate${w}`), '{{pool}} {{reason}}'],
+          ],
         },
       ],
     },
@@ -351,10 +395,19 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
       panels: [
         {
           title: 'Request rate by operation and outcome',
-          description: 'Requests that ran, per second, by operation and outcome (refused requests are in the error panels).',
+          description:
+            'Requests that ran, per second, by operation and outcome (refused requests are in the error panels).',
           unit: 'reqps',
           min: 0,
-          targets: [[sumBy('pool, operation, outcome', `instance_pool_operation_outcome:poolscope_request_duration_seconds_count:rate${w}`), '{{pool}} {{operation}} {{outcome}}']],
+          targets: [
+            [
+              sumBy(
+                'pool, operation, outcome',
+                `instance_pool_operation_outcome:poolscope_request_duration_seconds_count:rate${w}`,
+              ),
+              '{{pool}} {{operation}} {{outcome}}',
+            ],
+          ],
         },
         {
           title: 'Error ratio by pool',
@@ -364,7 +417,9 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           unit: 'percentunit',
           min: 0,
           thresholds: { base: 'green', steps: [[thresholds.errorRatio.ratio, 'red']] },
-          targets: [[`${sumBy('pool', `instance_pool:poolscope_request_failures:rate${w}`)}\n/ ${finished()}`, '{{pool}}']],
+          targets: [
+            [`${sumBy('pool', `instance_pool:poolscope_request_failures:rate${w}`)}\n/ ${finished()}`, '{{pool}}'],
+          ],
         },
         {
           title: 'Error ratio by reason',
@@ -373,7 +428,10 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           min: 0,
           thresholds: { base: 'green', steps: [[thresholds.errorRatio.ratio, 'red']] },
           targets: [
-            [`${sumBy('pool, reason', `instance_pool_operation_reason:poolscope_request_failures:rate${w}`)}\n/ on (pool) group_left ()\n${finished()}`, '{{pool}} {{reason}}'],
+            [
+              `${sumBy('pool, reason', `instance_pool_operation_reason:poolscope_request_failures:rate${w}`)}\n/ on (pool) group_left ()\n${finished()}`,
+              '{{pool}} {{reason}}',
+            ],
           ],
         },
         {
@@ -381,7 +439,9 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           description:
             `Request duration quantiles over ${w}, from the bucket rates summed over the selected replicas. SlowRequests fires when p95 ` +
             `stays above ${latency.defaultSeconds} s (the dashed line)` +
-            Object.entries(latency.byPoolSeconds).map(([pool, seconds]) => `, ${seconds} s for ${pool}`).join('') +
+            Object.entries(latency.byPoolSeconds)
+              .map(([pool, seconds]) => `, ${seconds} s for ${pool}`)
+              .join('') +
             '.',
           unit: 's',
           min: 0,
@@ -412,9 +472,15 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
         {
           type: 'stat',
           title: 'Upstream health',
-          description: 'The last health check per pool, the least healthy of the selected replicas (min). UpstreamDown fires when it stays down.',
+          description:
+            'The last health check per pool, the least healthy of the selected replicas (min). UpstreamDown fires when it stays down.',
           thresholds: { base: 'red', steps: [[1, 'green']] },
-          mappings: [{ type: 'value', options: { '0': { text: 'DOWN', color: 'red', index: 0 }, '1': { text: 'UP', color: 'green', index: 1 } } }],
+          mappings: [
+            {
+              type: 'value',
+              options: { '0': { text: 'DOWN', color: 'red', index: 0 }, '1': { text: 'UP', color: 'green', index: 1 } },
+            },
+          ],
           targets: [[`min by (pool) (${q('instance_pool:poolscope_upstream_up:min')})`, '{{pool}}']],
           w: 8,
         },
@@ -435,7 +501,12 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           min: 0,
           max: 1,
           thresholds: { base: 'red', steps: [[thresholds.rateLimitHeadroom.ratio, 'green']] },
-          targets: [[`min by (pool, limit_type) (${q('instance_pool_limit_type:poolscope_ratelimit_headroom:ratio')})`, '{{pool}} {{limit_type}}']],
+          targets: [
+            [
+              `min by (pool, limit_type) (${q('instance_pool_limit_type:poolscope_ratelimit_headroom:ratio')})`,
+              '{{pool}} {{limit_type}}',
+            ],
+          ],
           w: 8,
         },
         {
@@ -444,14 +515,21 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           // Grafana's custom count unit: scaled (K, M) and labelled tokens/s.
           unit: 'count:tokens/s',
           min: 0,
-          targets: [[sumBy('model, token_type', `instance_pool_model_token_type:poolscope_openai_tokens:rate${w}`), '{{model}} {{token_type}}']],
+          targets: [
+            [
+              sumBy('model, token_type', `instance_pool_model_token_type:poolscope_openai_tokens:rate${w}`),
+              '{{model}} {{token_type}}',
+            ],
+          ],
         },
         {
           title: 'OpenAI time to first token p95',
           description: `Time to the first streamed token (95th percentile over ${w}, across the selected replicas).`,
           unit: 's',
           min: 0,
-          targets: [[quantile(0.95, 'poolscope_openai_time_to_first_token_seconds', 'model', 'pool_model'), '{{model}}']],
+          targets: [
+            [quantile(0.95, 'poolscope_openai_time_to_first_token_seconds', 'model', 'pool_model'), '{{model}}'],
+          ],
         },
       ],
     },
@@ -460,7 +538,8 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
       panels: [
         {
           title: 'Postgres connections: active / idle / connecting vs max',
-          description: 'Database connections by state, the pool maximum, and queries waiting for a connection, summed over the selected replicas.',
+          description:
+            'Database connections by state, the pool maximum, and queries waiting for a connection, summed over the selected replicas.',
           unit: 'short',
           min: 0,
           targets: [
@@ -490,7 +569,12 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           description: `Query duration by operation (run() names and SQL verbs), 95th percentile over ${w}.`,
           unit: 's',
           min: 0,
-          targets: [[quantile(0.95, 'poolscope_request_duration_seconds', 'pool, operation', 'pool_operation', db), '{{pool}} {{operation}}']],
+          targets: [
+            [
+              quantile(0.95, 'poolscope_request_duration_seconds', 'pool, operation', 'pool_operation', db),
+              '{{pool}} {{operation}}',
+            ],
+          ],
         },
         {
           title: 'Postgres connection create p95',
@@ -501,7 +585,8 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
         },
         {
           title: 'Postgres acquire timeouts',
-          description: "Checkouts that gave up waiting for a connection, per second, whoever asked (the app's own pool.connect() too).",
+          description:
+            "Checkouts that gave up waiting for a connection, per second, whoever asked (the app's own pool.connect() too).",
           unit: 'reqps',
           min: 0,
           targets: [[sumBy('pool', `instance_pool:poolscope_pool_acquire_timeouts:rate${w}`, db), '{{pool}}']],
@@ -509,7 +594,8 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
         {
           type: 'stat',
           title: 'Postgres connection leaks (last hour)',
-          description: 'Clients held past the leak-detection threshold in the last hour, summed over the selected replicas (PostgresConnectionLeak).',
+          description:
+            'Clients held past the leak-detection threshold in the last hour, summed over the selected replicas (PostgresConnectionLeak).',
           unit: 'short',
           thresholds: { base: 'green', steps: [[1, 'red']] },
           targets: [[sumBy('pool', 'instance_pool:poolscope_pool_leaks:increase1h', db), '{{pool}}']],
@@ -532,7 +618,12 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           type: 'stat',
           title: 'Version and mode',
           description: 'Replicas by poolscope version and mode.',
-          targets: [[`count by (version, mode) (${selectorOf('poolscope_build_info', selector, ...replicas)})`, '{{version}} ({{mode}})']],
+          targets: [
+            [
+              `count by (version, mode) (${selectorOf('poolscope_build_info', selector, ...replicas)})`,
+              '{{version}} ({{mode}})',
+            ],
+          ],
           w: 16,
         },
       ],
@@ -593,16 +684,33 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           refresh: 1,
           regex: '',
         },
-        queryVariable('job', 'Job', `label_values(${replicaSource}, job)`, { description: 'Scrape jobs that expose poolscope pools.' }),
-        queryVariable('instance', 'Instance', `label_values(${selectorOf('poolscope_pool_connections_max', selector, 'job=~"$job"')}, instance)`, {
-          description: 'Replicas: pick one to see it alone; All aggregates every replica of the selected jobs.',
+        queryVariable('job', 'Job', `label_values(${replicaSource}, job)`, {
+          description: 'Scrape jobs that expose poolscope pools.',
         }),
-        queryVariable('pool', 'Pool', `label_values(${selectorOf('poolscope_pool_connections_max', selector, ...replicas)}, pool)`),
-        queryVariable('db_pool', 'Database pool', `label_values(${selectorOf('poolscope_pool_connection_usage_seconds_count', selector, ...replicas)}, pool)`, {
-          // No allValue: All expands to the listed pools, so the Postgres row never shows an HTTP pool.
-          allValue: undefined,
-          description: 'Direct database (pg) pools: the pools with a connection-usage histogram. Filters the Postgres row.',
-        }),
+        queryVariable(
+          'instance',
+          'Instance',
+          `label_values(${selectorOf('poolscope_pool_connections_max', selector, 'job=~"$job"')}, instance)`,
+          {
+            description: 'Replicas: pick one to see it alone; All aggregates every replica of the selected jobs.',
+          },
+        ),
+        queryVariable(
+          'pool',
+          'Pool',
+          `label_values(${selectorOf('poolscope_pool_connections_max', selector, ...replicas)}, pool)`,
+        ),
+        queryVariable(
+          'db_pool',
+          'Database pool',
+          `label_values(${selectorOf('poolscope_pool_connection_usage_seconds_count', selector, ...replicas)}, pool)`,
+          {
+            // No allValue: All expands to the listed pools, so the Postgres row never shows an HTTP pool.
+            allValue: undefined,
+            description:
+              'Direct database (pg) pools: the pools with a connection-usage histogram. Filters the Postgres row.',
+          },
+        ),
       ],
     },
     time: { from: 'now-1h', to: 'now' },

@@ -105,7 +105,8 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
     // PostgresPoolExhausted: every connection in use and queries waiting, at this instant instead of for 2 minutes.
     // While it holds, the utilization and queue warnings of the same pool are left out, as Alertmanager's
     // inhibition does for the Prometheus alerts.
-    const exhausted = databasePools.has(pool) && stats.poolSize > 0 && stats.utilization >= 1 && stats.pendingRequests > 0;
+    const exhausted =
+      databasePools.has(pool) && stats.poolSize > 0 && stats.utilization >= 1 && stats.pendingRequests > 0;
 
     // HighConnectionPoolUtilization: the snapshot sees this instant, not 5 minutes of it.
     if (!exhausted && stats.poolSize > 0 && stats.utilization > t.utilization.ratio) {
@@ -199,7 +200,9 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
   // OpenAIRateLimitHeadroomLow: the last headers seen; the rule's "only while traffic flows" guard has no
   // snapshot equivalent, so a stale reading counts.
   const headroomPools: readonly string[] = t.rateLimitHeadroom.pools;
-  const rateLimits = [...input.rateLimits].sort((a, b) => a.pool.localeCompare(b.pool) || a.limitType.localeCompare(b.limitType));
+  const rateLimits = [...input.rateLimits].sort(
+    (a, b) => a.pool.localeCompare(b.pool) || a.limitType.localeCompare(b.limitType),
+  );
   for (const limit of rateLimits) {
     if (!headroomPools.includes(limit.pool) || !(limit.limit > 0)) continue;
     const ratio = limit.remaining / limit.limit;
@@ -252,7 +255,9 @@ export function evaluateSystemHealth(input: HealthInput, thresholds: Thresholds 
     const component = POOL_COMPONENTS[pool];
     if (component === undefined) continue;
     // Slowness belongs to query_performance for the query pools; for the LLM, slow means degraded.
-    const relevant = alerts.filter((alert) => alert.pool === pool && (component === 'llm' || alert.alertname !== 'SlowRequests'));
+    const relevant = alerts.filter(
+      (alert) => alert.pool === pool && (component === 'llm' || alert.alertname !== 'SlowRequests'),
+    );
     components[component] = worse(components[component], statusOf(relevant));
   }
 
@@ -261,7 +266,9 @@ export function evaluateSystemHealth(input: HealthInput, thresholds: Thresholds 
     return component === 'database' || component === 'vector_store';
   });
   if (queryPools.length > 0) {
-    const slow = alerts.some((alert) => alert.alertname === 'SlowRequests' && queryPools.some((stats) => stats.name === alert.pool));
+    const slow = alerts.some(
+      (alert) => alert.alertname === 'SlowRequests' && queryPools.some((stats) => stats.name === alert.pool),
+    );
     components.query_performance = slow ? 'degraded' : 'healthy';
   }
 
@@ -285,10 +292,13 @@ export function evaluateSystemHealth(input: HealthInput, thresholds: Thresholds 
       openai_pool_utilization: utilization('openai'),
       postgres_pool_utilization: utilization('postgres'),
       avg_query_time_ms:
-        covered > 0 ? round1(measured.reduce((sum, stats) => sum + stats.averageResponseTimeMs * stats.windowSize, 0) / covered) : null,
+        covered > 0
+          ? round1(measured.reduce((sum, stats) => sum + stats.averageResponseTimeMs * stats.windowSize, 0) / covered)
+          : null,
       p95_query_time_ms: measured.length > 0 ? round1(Math.max(...measured.map((stats) => stats.p95Ms))) : null,
       pending_requests: input.pools.reduce((sum, stats) => sum + stats.pendingRequests, 0),
-      upstreams_down: Object.values(input.upstreams).filter((upstream) => upstream !== undefined && !upstream.up).length,
+      upstreams_down: Object.values(input.upstreams).filter((upstream) => upstream !== undefined && !upstream.up)
+        .length,
       alert_count: alerts.length,
     },
   };

@@ -30,7 +30,9 @@ export interface RecordingRuleGroup {
 
 /** The label names a selector matches on (`job="api", env=~"prod|dev"` → `['job', 'env']`). */
 export function selectorLabelNames(selector: string): string[] {
-  return [...selector.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"/g)].map((match) => match[1]!);
+  return [...selector.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"/g)].map(
+    (match) => match[1]!,
+  );
 }
 
 /**
@@ -94,14 +96,21 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
       name: 'poolscope.requests',
       rules: [
         {
-          ...counterRate('pool_operation_outcome', 'poolscope_request_duration_seconds_count', 'pool', 'operation', 'outcome'),
+          ...counterRate(
+            'pool_operation_outcome',
+            'poolscope_request_duration_seconds_count',
+            'pool',
+            'operation',
+            'outcome',
+          ),
           comment: 'Requests that ran, by operation and outcome (refused requests have no duration: see failures).',
         },
         counterRate('pool', 'poolscope_request_duration_seconds_count', 'pool'),
         counterRate('pool', 'poolscope_request_duration_seconds_sum', 'pool'),
         {
           ...buckets('pool_operation', 'poolscope_request_duration_seconds', 'pool', 'operation'),
-          comment: 'By operation, so one rule serves both the latency by pool (summed over operations) and the Postgres query p95.',
+          comment:
+            'By operation, so one rule serves both the latency by pool (summed over operations) and the Postgres query p95.',
         },
         counterRate('pool_operation_reason', 'poolscope_request_failures_total', 'pool', 'operation', 'reason'),
         counterRate('pool_reason', 'poolscope_request_retries_total', 'pool', 'reason'),
@@ -110,7 +119,17 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
           comment:
             'Finished requests = successes + failures (failures include requests refused before they ran).\n' +
             'Either side may have no series yet for a pool: `or ... * 0` keeps the pool instead of dropping it.',
-          expr: ['(', `  ${failures}`, `  or ${successes} * 0`, ')', '+', '(', `  ${successes}`, `  or ${failures} * 0`, ')'].join('\n'),
+          expr: [
+            '(',
+            `  ${failures}`,
+            `  or ${successes} * 0`,
+            ')',
+            '+',
+            '(',
+            `  ${successes}`,
+            `  or ${failures} * 0`,
+            ')',
+          ].join('\n'),
         },
         {
           record: `instance_pool:poolscope_request_failures:rate${w}`,
@@ -152,7 +171,12 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
             'The leak counter starts at 0 with its pool, but a replica scraped for the first time after a leak (a pool\n' +
             'created lazily, a scrape missed at start) shows up above 0, and increase() would count that as nothing.\n' +
             'A series that did not exist an hour ago counts with its whole value; older ones with their increase.',
-          expr: [`sum ${by('pool')} (`, `  (${leaks} unless ${leaks} offset 1h)`, `  or increase(${leaks}[1h])`, ')'].join('\n'),
+          expr: [
+            `sum ${by('pool')} (`,
+            `  (${leaks} unless ${leaks} offset 1h)`,
+            `  or increase(${leaks}[1h])`,
+            ')',
+          ].join('\n'),
         },
       ],
     },
@@ -173,7 +197,10 @@ const HEADER = [
 export function renderRecordingRules(options: AssetOptions = {}): string {
   const groups = recordingRuleGroups(options);
   const doc = new Document({
-    groups: groups.map((group) => ({ name: group.name, rules: group.rules.map(({ record, expr }) => ({ record, expr })) })),
+    groups: groups.map((group) => ({
+      name: group.name,
+      rules: group.rules.map(({ record, expr }) => ({ record, expr })),
+    })),
   });
   doc.commentBefore = HEADER;
   // Each rule's comment goes above its `- record:` line.
@@ -185,7 +212,11 @@ export function renderRecordingRules(options: AssetOptions = {}): string {
       if (!isSeq(rules)) return;
       rules.items.forEach((ruleNode, r) => {
         const comment = groups[g]!.rules[r]!.comment;
-        if (comment && isMap(ruleNode)) ruleNode.commentBefore = comment.split('\n').map((line) => ` ${line}`).join('\n');
+        if (comment && isMap(ruleNode))
+          ruleNode.commentBefore = comment
+            .split('\n')
+            .map((line) => ` ${line}`)
+            .join('\n');
       });
     });
   }

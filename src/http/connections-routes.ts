@@ -1,11 +1,5 @@
 import { Router, type Response } from 'express';
-import type {
-  DatabaseFacade,
-  HealthCheckResult,
-  OpenAIFacade,
-  PineconeFacade,
-  QueueStatus,
-} from '../clients/types.js';
+import type { DatabaseFacade, HealthCheckResult, OpenAIFacade, PineconeFacade, QueueStatus } from '../clients/types.js';
 import { PoolConfigError } from '../errors/index.js';
 import { methodNotAllowed, sendError } from './errors.js';
 import type { MonitoringSource } from './source.js';
@@ -43,7 +37,13 @@ const HOW_TO_CONFIGURE: Record<FacadeName, string> = {
   pinecone: 'set PINECONE_API_KEY and PINECONE_INDEX_HOST or PINECONE_INDEX_NAME',
 };
 
-const TITLES: Record<FacadeName, string> = { database: 'Database', supabase: 'Supabase', postgres: 'Postgres', openai: 'OpenAI', pinecone: 'Pinecone' };
+const TITLES: Record<FacadeName, string> = {
+  database: 'Database',
+  supabase: 'Supabase',
+  postgres: 'Postgres',
+  openai: 'OpenAI',
+  pinecone: 'Pinecone',
+};
 
 /**
  * `/api/connections/*`, relative to that prefix (the caller puts auth in front): every facade

@@ -47,7 +47,12 @@ export function errorHandler(logger?: Logger): ErrorRequestHandler {
     }
     const status = statusOf(error);
     if (status >= 400 && status < 500) {
-      sendError(res, status, status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', `The request could not be handled (HTTP ${status})`);
+      sendError(
+        res,
+        status,
+        status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST',
+        `The request could not be handled (HTTP ${status})`,
+      );
       return;
     }
     logger?.error({ err: error, method: req.method, path: req.path }, 'monitoring route failed');

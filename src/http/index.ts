@@ -14,4 +14,10 @@ export {
   type PoolView,
   type SystemHealthBody,
 } from './monitoring-views.js';
-export { FACADE_NAMES, type FacadeName, type FacadeStatsView, type HealthView, type SuccessBody } from './connections-routes.js';
+export {
+  FACADE_NAMES,
+  type FacadeName,
+  type FacadeStatsView,
+  type HealthView,
+  type SuccessBody,
+} from './connections-routes.js';

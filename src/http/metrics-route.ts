@@ -50,7 +50,8 @@ export async function renderOpenMetrics(source: Registry): Promise<string> {
   // first); prom-client has no getter for them, so read the field its own rendering reads.
   const defaultLabels = (source as unknown as { _defaultLabels?: Record<string, string> })._defaultLabels;
   if (defaultLabels && Object.keys(defaultLabels).length > 0) target.setDefaultLabels(defaultLabels);
-  for (const metric of source.getMetricsAsArray()) target.registerMetric(view(metric as unknown as MetricLike) as unknown as Metric);
+  for (const metric of source.getMetricsAsArray())
+    target.registerMetric(view(metric as unknown as MetricLike) as unknown as Metric);
   return target.metrics();
 }
 

@@ -3,7 +3,13 @@
  * percent with one decimal). Pure functions of one `HealthInput` snapshot, so each response is consistent.
  */
 import { runbookUrl } from '../health/alert-rules.js';
-import { evaluateAlerts, evaluateSystemHealth, type Alert, type HealthInput, type SystemHealth } from '../health/evaluate.js';
+import {
+  evaluateAlerts,
+  evaluateSystemHealth,
+  type Alert,
+  type HealthInput,
+  type SystemHealth,
+} from '../health/evaluate.js';
 import type { PoolStats } from '../pool/stats.js';
 
 export type PoolHealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'not_configured';
@@ -110,7 +116,8 @@ export function connectionPoolsBody(input: HealthInput, now: Date = new Date()):
   // An upstream that is health-checked without a pool of its own still shows its health.
   for (const [pool, upstream] of Object.entries(input.upstreams)) {
     const key = poolKey(pool);
-    if (upstream !== undefined && pools[key] === undefined) health[key] = statusOf(alerts.filter((alert) => alert.pool === pool));
+    if (upstream !== undefined && pools[key] === undefined)
+      health[key] = statusOf(alerts.filter((alert) => alert.pool === pool));
   }
   // Key order scripts see: timestamp, the pools, health.
   return { timestamp: now.toISOString(), ...pools, health };
@@ -149,20 +156,23 @@ export function poolView(stats: PoolStats, input: Pick<HealthInput, 'upstreams'>
 
 export function systemHealthBody(input: HealthInput, now: Date = new Date()): SystemHealthBody {
   const health = evaluateSystemHealth(input);
-  return { status: health.status, timestamp: now.toISOString(), components: health.components, metrics: health.metrics };
+  return {
+    status: health.status,
+    timestamp: now.toISOString(),
+    components: health.components,
+    metrics: health.metrics,
+  };
 }
 
 export function alertsBody(input: HealthInput, now: Date = new Date()): AlertsBody {
-  const alerts = evaluateAlerts(input).map(
-    (alert): AlertView => ({
-      severity: alert.severity,
-      component: alert.component,
-      message: alert.message,
-      recommendation: alert.recommendation,
-      alertname: alert.alertname,
-      runbook_url: runbookUrl(alert.alertname),
-    }),
-  );
+  const alerts = evaluateAlerts(input).map((alert): AlertView => ({
+    severity: alert.severity,
+    component: alert.component,
+    message: alert.message,
+    recommendation: alert.recommendation,
+    alertname: alert.alertname,
+    runbook_url: runbookUrl(alert.alertname),
+  }));
   return {
     timestamp: now.toISOString(),
     alert_count: alerts.length,

@@ -55,9 +55,15 @@ export function monitoringRouter(options: MonitoringRouterOptions): Router {
   if (options.defaultMetrics) collectProcessMetrics(registry);
   if (options.healthChecks) {
     if (upstreams.startHealthChecks === undefined) {
-      throw new PoolConfigError('healthChecks', 'needs upstreams from createClients() or getClients(): monitoringSource(pools) has no health checks');
+      throw new PoolConfigError(
+        'healthChecks',
+        'needs upstreams from createClients() or getClients(): monitoringSource(pools) has no health checks',
+      );
     }
-    upstreams.startHealthChecks({ ...(options.healthChecks === true ? {} : options.healthChecks), ...(logger && { logger }) });
+    upstreams.startHealthChecks({
+      ...(options.healthChecks === true ? {} : options.healthChecks),
+      ...(logger && { logger }),
+    });
   }
 
   const router = Router();

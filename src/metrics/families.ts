@@ -46,7 +46,11 @@ export class PoolscopeMetrics {
   register(pool: LivePoolGauges): void {
     for (const live of this.pools) {
       if (live.name === pool.name) {
-        throw new PoolConfigError('name', 'a live pool of this name already records into this registry: close it first, or pick another name', pool.name);
+        throw new PoolConfigError(
+          'name',
+          'a live pool of this name already records into this registry: close it first, or pick another name',
+          pool.name,
+        );
       }
     }
     this.pools.add(pool);
@@ -134,11 +138,16 @@ export class PoolscopeMetrics {
           const live = pool.live();
           this.set({ pool: pool.name, state: 'active' }, live.activeConnections);
           this.set({ pool: pool.name, state: 'idle' }, live.idleConnections);
-          if (live.connectingConnections !== undefined) this.set({ pool: pool.name, state: 'connecting' }, live.connectingConnections);
+          if (live.connectingConnections !== undefined)
+            this.set({ pool: pool.name, state: 'connecting' }, live.connectingConnections);
         }
       },
     });
-    this.connectionsMax = gauge('poolscope_pool_connections_max', 'Max sockets the pool opens to its upstream.', (l) => l.poolSize);
+    this.connectionsMax = gauge(
+      'poolscope_pool_connections_max',
+      'Max sockets the pool opens to its upstream.',
+      (l) => l.poolSize,
+    );
     this.connectionsMin = gauge(
       'poolscope_pool_connections_min',
       'Connections the pool keeps open however idle (min); 0 for pools without one.',
@@ -149,13 +158,21 @@ export class PoolscopeMetrics {
       'Active connections divided by the pool maximum, 0-1.',
       (l) => (l.poolSize > 0 ? l.activeConnections / l.poolSize : 0),
     );
-    this.activeRequests = gauge('poolscope_pool_active_requests', 'Requests holding a concurrency slot.', (l) => l.activeRequests);
+    this.activeRequests = gauge(
+      'poolscope_pool_active_requests',
+      'Requests holding a concurrency slot.',
+      (l) => l.activeRequests,
+    );
     this.pendingRequests = gauge(
       'poolscope_pool_pending_requests',
       'Requests waiting for a concurrency slot or a socket.',
       (l) => l.pendingRequests,
     );
-    this.maxConcurrent = gauge('poolscope_pool_max_concurrent', 'Concurrency limit of the pool.', (l) => l.maxConcurrent);
+    this.maxConcurrent = gauge(
+      'poolscope_pool_max_concurrent',
+      'Concurrency limit of the pool.',
+      (l) => l.maxConcurrent,
+    );
     this.maxQueued = gauge('poolscope_pool_max_queued', 'Bound of the pool wait queue.', (l) => l.maxQueued);
 
     // The two histograms observed on every request: series resolved once, no label hashing per call.
@@ -280,7 +297,11 @@ export class PoolscopeMetrics {
       'Fleet leases this process holds (requests in flight under the fleet-wide cap); sum over the fleet for its total.',
       (f) => f.leases,
     );
-    this.fleetMaxConcurrent = fleetGauge('poolscope_fleet_max_concurrent', 'Fleet-wide cap of requests in flight (fleet.maxConcurrent), shared through Redis.', (f) => f.maxConcurrent);
+    this.fleetMaxConcurrent = fleetGauge(
+      'poolscope_fleet_max_concurrent',
+      'Fleet-wide cap of requests in flight (fleet.maxConcurrent), shared through Redis.',
+      (f) => f.maxConcurrent,
+    );
     this.fleetAcquireWait = new Histogram({
       name: 'poolscope_fleet_acquire_wait_seconds',
       help: 'Time a request waited for a fleet lease in Redis, after its local slot (part of poolscope_pool_acquire_wait_seconds).',

@@ -112,9 +112,18 @@ export class ResolvedHistogram<LabelName extends string> {
   }
 
   /** What `getMetricsAsJSON()` and callers of `getSingleMetric()` read (the same shape prom-client's `Histogram.get()` returns). */
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<MetricValueWithName<string>> }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    aggregator: 'sum';
+    values: Array<MetricValueWithName<string>>;
+  }> {
     const data = await this.getForPromString();
-    const values = data.values.map(({ sharedLabels, labels, ...sample }) => ({ ...sample, labels: { ...sharedLabels, ...labels } }));
+    const values = data.values.map(({ sharedLabels, labels, ...sample }) => ({
+      ...sample,
+      labels: { ...sharedLabels, ...labels },
+    }));
     return { ...data, values };
   }
 }

@@ -182,7 +182,8 @@ class Hop implements Dispatcher.DispatchHandler {
     }
     if (!this.#legacy) return this.inner.onResponseStart?.(controller, status, headers, statusMessage);
     const raw = (controller.rawHeaders as Buffer[] | undefined) ?? rawHeadersOf(headers);
-    if (this.inner.onHeaders?.(status, raw, () => controller.resume(), statusMessage ?? '') === false) controller.pause();
+    if (this.inner.onHeaders?.(status, raw, () => controller.resume(), statusMessage ?? '') === false)
+      controller.pause();
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -217,7 +218,8 @@ function rawHeadersOf(headers: Headers): Buffer[] {
   const raw: Buffer[] = [];
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) raw.push(Buffer.from(name, 'latin1'), Buffer.from(v, 'latin1'));
+    for (const v of Array.isArray(value) ? value : [value])
+      raw.push(Buffer.from(name, 'latin1'), Buffer.from(v, 'latin1'));
   }
   return raw;
 }

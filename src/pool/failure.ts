@@ -87,13 +87,28 @@ export function classifyNetworkFailure(pool: string, error: unknown, timeouts: P
         reset: false,
       };
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return { error: new PoolTimeoutError(pool, 'headers', timeouts.headersMs, { cause }), reason: 'timeout', beforeSend: false, reset: false };
+      return {
+        error: new PoolTimeoutError(pool, 'headers', timeouts.headersMs, { cause }),
+        reason: 'timeout',
+        beforeSend: false,
+        reset: false,
+      };
     case 'UND_ERR_BODY_TIMEOUT':
-      return { error: new PoolTimeoutError(pool, 'body', timeouts.bodyMs, { cause }), reason: 'timeout', beforeSend: false, reset: false };
+      return {
+        error: new PoolTimeoutError(pool, 'body', timeouts.bodyMs, { cause }),
+        reason: 'timeout',
+        beforeSend: false,
+        reset: false,
+      };
   }
   const connection = connectionErrorReason(cause);
   if (connection === 'refused' || connection === 'dns' || connection === 'tls' || connection === 'timeout') {
-    return { error: new PoolConnectError(pool, connection, { cause }), reason: 'connect_error', beforeSend: true, reset: false };
+    return {
+      error: new PoolConnectError(pool, connection, { cause }),
+      reason: 'connect_error',
+      beforeSend: true,
+      reset: false,
+    };
   }
   if (connection === 'reset') {
     return { error: new PoolRequestError(pool, 'other', { cause }), reason: 'other', beforeSend: false, reset: true };

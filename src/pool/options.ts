@@ -128,7 +128,14 @@ export const POOL_DEFAULTS = {
   maxOperations: 50,
   statsWindowSize: 1_000,
   timeouts: { connectMs: 10_000, headersMs: 60_000, bodyMs: 60_000, acquireMs: 5_000, requestMs: 120_000 },
-  retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 2_000, budgetMs: 10_000, statuses: [429, 503], nonIdempotent: false },
+  retry: {
+    maxRetries: 2,
+    baseDelayMs: 100,
+    maxDelayMs: 2_000,
+    budgetMs: 10_000,
+    statuses: [429, 503],
+    nonIdempotent: false,
+  },
 } as const satisfies {
   connections: number;
   keepAliveTimeoutMs: number;
@@ -165,7 +172,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     statuses: statusList(retryInput.statuses, name),
     nonIdempotent: retryInput.nonIdempotent ?? POOL_DEFAULTS.retry.nonIdempotent,
   };
-  if (typeof retry.nonIdempotent !== 'boolean') throw new PoolConfigError('retry.nonIdempotent', 'must be a boolean', name);
+  if (typeof retry.nonIdempotent !== 'boolean')
+    throw new PoolConfigError('retry.nonIdempotent', 'must be a boolean', name);
   if (retryInput.leaveToCaller !== undefined) retry.leaveToCaller = callerRetries(retryInput.leaveToCaller, name);
   if (options.operationOf !== undefined && typeof options.operationOf !== 'function') {
     throw new PoolConfigError('operationOf', 'must be a function', name);
@@ -178,7 +186,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     name,
     origin,
     connections,
-    keepAliveTimeoutMs: integer(options.keepAliveTimeoutMs, POOL_DEFAULTS.keepAliveTimeoutMs, 'keepAliveTimeoutMs', name, 1),
+    keepAliveTimeoutMs: integer(
+      options.keepAliveTimeoutMs,
+      POOL_DEFAULTS.keepAliveTimeoutMs,
+      'keepAliveTimeoutMs',
+      name,
+      1,
+    ),
     allowH2: options.allowH2 ?? POOL_DEFAULTS.allowH2,
     maxConcurrent: integer(options.maxConcurrent, connections, 'maxConcurrent', name, 1),
     maxQueued: integer(options.maxQueued, POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
@@ -196,18 +210,46 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
 
 // Every option `createPool` knows: a typo (`maxQueue`) or an option of a newer version is refused, not ignored.
 const POOL_OPTION_NAMES = new Set<string>([
-  'name', 'origin', 'connections', 'keepAliveTimeoutMs', 'allowH2', 'maxConcurrent', 'maxQueued', 'timeouts', 'retry',
-  'registry', 'operations', 'maxOperations', 'operationOf', 'statsWindowSize', 'tls', 'fleet',
+  'name',
+  'origin',
+  'connections',
+  'keepAliveTimeoutMs',
+  'allowH2',
+  'maxConcurrent',
+  'maxQueued',
+  'timeouts',
+  'retry',
+  'registry',
+  'operations',
+  'maxOperations',
+  'operationOf',
+  'statsWindowSize',
+  'tls',
+  'fleet',
 ] satisfies Array<keyof PoolOptions>);
-const TIMEOUT_NAMES = new Set<string>(['connectMs', 'headersMs', 'bodyMs', 'acquireMs', 'requestMs'] satisfies Array<keyof PoolTimeouts>);
+const TIMEOUT_NAMES = new Set<string>(['connectMs', 'headersMs', 'bodyMs', 'acquireMs', 'requestMs'] satisfies Array<
+  keyof PoolTimeouts
+>);
 const RETRY_NAMES = new Set<string>([
-  'maxRetries', 'baseDelayMs', 'maxDelayMs', 'budgetMs', 'statuses', 'nonIdempotent', 'leaveToCaller',
+  'maxRetries',
+  'baseDelayMs',
+  'maxDelayMs',
+  'budgetMs',
+  'statuses',
+  'nonIdempotent',
+  'leaveToCaller',
 ] satisfies Array<keyof RetryOptions>);
 
 function rejectUnknown(value: object, known: ReadonlySet<string>, prefix: string, pool: string): void {
-  if (value === null || typeof value !== 'object') throw new PoolConfigError(prefix.slice(0, -1) || 'options', 'must be an object', pool);
+  if (value === null || typeof value !== 'object')
+    throw new PoolConfigError(prefix.slice(0, -1) || 'options', 'must be an object', pool);
   for (const key of Object.keys(value)) {
-    if (!known.has(key)) throw new PoolConfigError(`${prefix}${key}`, `is not an option of createPool (known: ${[...known].join(', ')})`, pool);
+    if (!known.has(key))
+      throw new PoolConfigError(
+        `${prefix}${key}`,
+        `is not an option of createPool (known: ${[...known].join(', ')})`,
+        pool,
+      );
   }
 }
 
@@ -216,8 +258,10 @@ function callerRetries(value: CallerRetries, pool: string): CallerRetries {
   if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && /^[A-Z]+$/.test(m))) {
     throw new PoolConfigError('retry.leaveToCaller.methods', 'must be a list of upper-case HTTP methods', pool);
   }
-  if (!isErrorStatusList(statuses)) throw new PoolConfigError('retry.leaveToCaller.statuses', ERROR_STATUS_LIST_PROBLEM, pool);
-  if (typeof networkErrors !== 'boolean') throw new PoolConfigError('retry.leaveToCaller.networkErrors', 'must be a boolean', pool);
+  if (!isErrorStatusList(statuses))
+    throw new PoolConfigError('retry.leaveToCaller.statuses', ERROR_STATUS_LIST_PROBLEM, pool);
+  if (typeof networkErrors !== 'boolean')
+    throw new PoolConfigError('retry.leaveToCaller.networkErrors', 'must be a boolean', pool);
   return { methods: [...methods], statuses: [...statuses], networkErrors };
 }
 
@@ -232,7 +276,6 @@ const ERROR_STATUS_LIST_PROBLEM = 'must be a list of HTTP status codes between 4
 function isErrorStatusList(value: unknown): value is readonly number[] {
   return Array.isArray(value) && value.every((s) => Number.isInteger(s) && s >= 400 && s <= 599);
 }
-
 
 function resolveOrigin(value: unknown, pool: string): string {
   let url: URL;

@@ -49,10 +49,16 @@ export abstract class PoolBase<Events extends PoolEventMap & Record<keyof Events
     this.#metrics = metricsFor(settings.registry);
     this.#metrics.register(this);
     this.#operations = new OperationNames(settings.operations, settings.maxOperations);
-    this.#recorder = new PoolRecorder(this.name, this.#metrics, settings.statsWindowSize, (operation, outcome, reason, status, durationMs) => {
-      const events = this as unknown as EventEmitter<PoolEventMap>;
-      if (events.listenerCount('request:end') > 0) events.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
-    });
+    this.#recorder = new PoolRecorder(
+      this.name,
+      this.#metrics,
+      settings.statsWindowSize,
+      (operation, outcome, reason, status, durationMs) => {
+        const events = this as unknown as EventEmitter<PoolEventMap>;
+        if (events.listenerCount('request:end') > 0)
+          events.emit('request:end', { pool: this.name, operation, outcome, reason, status, durationMs });
+      },
+    );
     this.#acquireWait = this.#metrics.acquireWait.labels(this.name);
     try {
       this.#fleet = settings.fleet && this.#fleetBudget(settings.fleet);

@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool as UndiciPool, buildConnector, fetch as undiciFetch, type Dispatcher, type RequestInit, type Response } from 'undici';
+import {
+  Pool as UndiciPool,
+  buildConnector,
+  fetch as undiciFetch,
+  type Dispatcher,
+  type RequestInit,
+  type Response,
+} from 'undici';
 import {
   PoolAcquireTimeoutError,
   PoolClosedError,
@@ -17,7 +24,14 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { RequestLifecycle } from './request-lifecycle.js';
 import { PoolBase } from './pool-base.js';
 import type { LiveCounts, OperationRecorder } from './recorder.js';
-import { backoffMs, isIdempotent, isLeftToCaller, retryAfterMs, retryReasonForStatus, type RetryReason } from './retry.js';
+import {
+  backoffMs,
+  isIdempotent,
+  isLeftToCaller,
+  retryAfterMs,
+  retryReasonForStatus,
+  type RetryReason,
+} from './retry.js';
 import { headerOf } from './headers.js';
 
 /** A `Request` from undici or from Node's global fetch (a different class): read through its public fields. */
@@ -89,7 +103,12 @@ export class UpstreamPool extends PoolBase {
         }),
       ),
     });
-    this.#limiter = new ConcurrencyLimiter(resolved.name, resolved.maxConcurrent, resolved.maxQueued, timeouts.acquireMs);
+    this.#limiter = new ConcurrencyLimiter(
+      resolved.name,
+      resolved.maxConcurrent,
+      resolved.maxQueued,
+      timeouts.acquireMs,
+    );
     this.#watchSockets();
   }
 
@@ -135,7 +154,8 @@ export class UpstreamPool extends PoolBase {
    * wait behind a saturated queue (a busy upstream is not a down one) nor count as the app's traffic.
    */
   probe(url: string, init?: FetchInit): Promise<Response> {
-    if (!isOnOrigin(url, this.origin)) return Promise.reject(new PoolOriginError(this.name, this.origin, originOf(url)));
+    if (!isOnOrigin(url, this.origin))
+      return Promise.reject(new PoolOriginError(this.name, this.origin, originOf(url)));
     return undiciFetch(url, { ...(init as RequestInit | undefined), dispatcher: this.dispatcher });
   }
 
@@ -208,7 +228,12 @@ export class UpstreamPool extends PoolBase {
    * A fleet lease for a request holding its local slot, in what is left of `acquireMs`; the release gives both
    * back. If no lease comes, the slot goes back at once.
    */
-  async #withLease(fleet: FleetBudget, release: Release, signal: AbortSignal | undefined, waitStart: number): Promise<Release> {
+  async #withLease(
+    fleet: FleetBudget,
+    release: Release,
+    signal: AbortSignal | undefined,
+    waitStart: number,
+  ): Promise<Release> {
     const acquireMs = this.options.timeouts.acquireMs;
     const leftMs = acquireMs > 0 ? Math.max(1, acquireMs - (performance.now() - waitStart)) : 0;
     try {
@@ -226,7 +251,8 @@ export class UpstreamPool extends PoolBase {
   #started(recorder: OperationRecorder, release: Release, waitedMs: number): Release {
     this.acquireWait.observe(waitedMs / 1000);
     this.recorder.requestStarted();
-    if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
+    if (this.listenerCount('request:start') > 0)
+      this.emit('request:start', { pool: this.name, operation: recorder.name });
     return release;
   }
 
@@ -236,7 +262,12 @@ export class UpstreamPool extends PoolBase {
     if (this.listenerCount('reject') > 0) this.emit('reject', { pool: this.name, operation: recorder.name, reason });
   }
 
-  async #send(lifecycle: RequestLifecycle, url: string, init: RequestInit | undefined, method: string): Promise<Response> {
+  async #send(
+    lifecycle: RequestLifecycle,
+    url: string,
+    init: RequestInit | undefined,
+    method: string,
+  ): Promise<Response> {
     const retry = this.options.retry;
     const replayable = isReplayable(init?.body);
     const context: AttemptContext = {
@@ -263,13 +294,14 @@ export class UpstreamPool extends PoolBase {
           throw error;
         }
         const failure = classifyNetworkFailure(this.name, error, this.options.timeouts);
-        const reason: RetryReason | undefined = !canRetry || isLeftToCaller(retry, method, 'network')
-          ? undefined
-          : failure.beforeSend
-            ? 'connect_error'
-            : failure.reset && isIdempotent(method)
-              ? 'reset'
-              : undefined;
+        const reason: RetryReason | undefined =
+          !canRetry || isLeftToCaller(retry, method, 'network')
+            ? undefined
+            : failure.beforeSend
+              ? 'connect_error'
+              : failure.reset && isIdempotent(method)
+                ? 'reset'
+                : undefined;
         const delay = reason ? backoffMs(retry, attemptNumber) : 0;
         if (reason && fits(lifecycle, retry.budgetMs - waitedMs, delay)) {
           waitedMs += delay;
@@ -279,11 +311,17 @@ export class UpstreamPool extends PoolBase {
         lifecycle.finish('error', failure.reason);
         throw failure.error;
       }
-      if (this.listenerCount('response') > 0) this.emit('response', { pool: this.name, status: response.status, headers: response.headers });
+      if (this.listenerCount('response') > 0)
+        this.emit('response', { pool: this.name, status: response.status, headers: response.headers });
       // Headers are read only for a status worth retrying: a 200 costs nothing here.
       const statusRetry =
         canRetry && retry.statuses.includes(response.status)
-          ? retryReasonForStatus(retry, response.status, method, response.headers.has('retry-after') || response.headers.has('retry-after-ms'))
+          ? retryReasonForStatus(
+              retry,
+              response.status,
+              method,
+              response.headers.has('retry-after') || response.headers.has('retry-after-ms'),
+            )
           : undefined;
       if (statusRetry) {
         const delay = retryAfterMs(response.headers) ?? backoffMs(retry, attemptNumber);
@@ -313,7 +351,9 @@ export class UpstreamPool extends PoolBase {
 
   #operationOf(method: string, url: string, headers: RequestInit['headers']): string {
     const classify = this.options.operationOf;
-    return classify ? classify({ method, url: new URL(url), header: (key) => headerOf(headers, key) }) : method.toLowerCase();
+    return classify
+      ? classify({ method, url: new URL(url), header: (key) => headerOf(headers, key) })
+      : method.toLowerCase();
   }
 
   #timed(connector: buildConnector.connector): buildConnector.connector {
@@ -403,4 +443,3 @@ function isReplayable(body: unknown): boolean {
     body instanceof FormData
   );
 }
-

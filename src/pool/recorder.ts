@@ -1,4 +1,9 @@
-import { CONNECTION_ERROR_REASONS, FAILURE_REASONS, type ConnectionErrorReason, type FailureReason } from '../errors/index.js';
+import {
+  CONNECTION_ERROR_REASONS,
+  FAILURE_REASONS,
+  type ConnectionErrorReason,
+  type FailureReason,
+} from '../errors/index.js';
 import type { LiveCounts, PoolscopeMetrics } from '../metrics/families.js';
 export type { LiveCounts } from '../metrics/families.js';
 import type { Outcome } from './events.js';
@@ -75,8 +80,10 @@ export class PoolRecorder {
     this.#connectionCreate = metrics.connectionCreate.labels(pool);
     // Every bounded reason is exported from 0, so `increase()` sees the first failure and a query can tell
     // "none happened" from "not recorded".
-    for (const reason of CONNECTION_ERROR_REASONS) this.#connectionErrors.set(reason, exported(metrics.connectionErrors.labels(pool, reason)));
-    for (const reason of RETRY_REASONS) this.#retries.set(reason, exported(metrics.requestRetries.labels(pool, reason)));
+    for (const reason of CONNECTION_ERROR_REASONS)
+      this.#connectionErrors.set(reason, exported(metrics.connectionErrors.labels(pool, reason)));
+    for (const reason of RETRY_REASONS)
+      this.#retries.set(reason, exported(metrics.requestRetries.labels(pool, reason)));
   }
 
   requestStarted(): void {

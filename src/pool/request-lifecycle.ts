@@ -48,7 +48,9 @@ export class RequestLifecycle {
 
   /** Time left before `requestMs`; `Infinity` when there is no deadline. */
   get remainingMs(): number {
-    return this.timeouts.requestMs > 0 ? this.timeouts.requestMs - (performance.now() - this.#startedAt) : Number.POSITIVE_INFINITY;
+    return this.timeouts.requestMs > 0
+      ? this.timeouts.requestMs - (performance.now() - this.#startedAt)
+      : Number.POSITIVE_INFINITY;
   }
 
   readonly #onDeadline = (): void => {

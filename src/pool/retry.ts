@@ -22,7 +22,10 @@ export function backoffMs(retry: RetryOptions, attempt: number): number {
  * The wait an upstream asked for: OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an
  * HTTP date. Undefined when absent or unparseable.
  */
-export function retryAfterMs(headers: { get(name: string): string | null }, nowMs: number = Date.now()): number | undefined {
+export function retryAfterMs(
+  headers: { get(name: string): string | null },
+  nowMs: number = Date.now(),
+): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
   const value = headers.get('retry-after');

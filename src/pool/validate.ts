@@ -23,7 +23,8 @@ export function operationNames(value: unknown, pool: string): readonly string[] 
 /** An integer option at least `min`, `fallback` when absent, or `PoolConfigError` naming `option`. */
 export function integer(value: unknown, fallback: number, option: string, pool: string, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new PoolConfigError(option, 'must be an integer', pool);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new PoolConfigError(option, 'must be an integer', pool);
   if (value < min) throw new PoolConfigError(option, `must be >= ${min}`, pool);
   return value;
 }

@@ -2,7 +2,13 @@ import type { DatabaseConfig } from '../config/types.js';
 import { PoolscopeError } from '../errors/index.js';
 import { metricsFor } from '../metrics/families.js';
 import { HEALTH_CHECK_TIMEOUT_MS, recordHealth } from '../clients/health-check.js';
-import type { DatabaseFacade, DatabasePoolConfig, DatabaseStats, HealthCheckResult, HealthStatus } from '../clients/types.js';
+import type {
+  DatabaseFacade,
+  DatabasePoolConfig,
+  DatabaseStats,
+  HealthCheckResult,
+  HealthStatus,
+} from '../clients/types.js';
 import type { PgPoolOptions } from './options.js';
 import type { PgPool } from './pool.js';
 
@@ -37,7 +43,10 @@ export interface PostgresFacadeOptions {
  * Runs `SELECT 1` through the pool (operation `health_check`) with its own timeout, checkout included, and
  * records `poolscope_upstream_up` and `poolscope_health_check_duration_seconds` for the pool. Never throws.
  */
-export async function checkPostgres(pgPool: PgPool, timeoutMs: number = HEALTH_CHECK_TIMEOUT_MS): Promise<HealthCheckResult> {
+export async function checkPostgres(
+  pgPool: PgPool,
+  timeoutMs: number = HEALTH_CHECK_TIMEOUT_MS,
+): Promise<HealthCheckResult> {
   const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
@@ -46,7 +55,9 @@ export async function checkPostgres(pgPool: PgPool, timeoutMs: number = HEALTH_C
   });
   // query_timeout stops pg waiting on a stuck server (the client is then closed, not reused); the race
   // also bounds the wait for a client.
-  const check = pgPool.run('health_check', (client) => client.query({ text: 'SELECT 1', query_timeout: timeoutMs } as { text: string }));
+  const check = pgPool.run('health_check', (client) =>
+    client.query({ text: 'SELECT 1', query_timeout: timeoutMs } as { text: string }),
+  );
   let status: HealthStatus;
   let detail: string | undefined;
   try {
@@ -89,11 +100,22 @@ export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOpti
     getPoolConfig(): DatabasePoolConfig {
       const o = pgPool.options;
       // pg has no retries of its own and poolscope adds none to SQL: a repeated write is not always safe.
-      return { maxConnections: o.max, minConnections: o.min, connectionTimeout: o.connectionTimeoutMs, idleTimeout: o.idleTimeoutMs, maxRetries: 0, retryDelay: 0 };
+      return {
+        maxConnections: o.max,
+        minConnections: o.min,
+        connectionTimeout: o.connectionTimeoutMs,
+        idleTimeout: o.idleTimeoutMs,
+        maxRetries: 0,
+        retryDelay: 0,
+      };
     },
     getQueueStatus() {
       const live = pgPool.live();
-      return { queueLength: live.pendingRequests, activeRequests: live.activeRequests, maxConcurrent: live.maxConcurrent };
+      return {
+        queueLength: live.pendingRequests,
+        activeRequests: live.activeRequests,
+        maxConcurrent: live.maxConcurrent,
+      };
     },
     resetStats: () => pgPool.resetStats(),
     healthCheck: async (checkTimeoutMs = timeoutMs) => ({

@@ -32,6 +32,8 @@ export function formatStack(holder: StackHolder): string | undefined {
   return holder.stack
     ?.split('\n')
     .slice(1)
-    .filter((frame) => !frame.includes(OWN_DIR) && !frame.includes(OWN_URL) && !frame.includes('new Promise (<anonymous>)'))
+    .filter(
+      (frame) => !frame.includes(OWN_DIR) && !frame.includes(OWN_URL) && !frame.includes('new Promise (<anonymous>)'),
+    )
     .join('\n');
 }

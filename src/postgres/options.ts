@@ -129,13 +129,20 @@ export function resolveCommon(options: PgInstrumentOptions) {
   const name = poolName(options.name ?? PG_POOL_DEFAULTS.name);
   const operations = operationNames(options.operations, name);
   const logger = options.logger ?? defaultLogger;
-  if (typeof logger?.warn !== 'function') throw new PoolConfigError('logger', 'must have a warn(obj, msg) method', name);
+  if (typeof logger?.warn !== 'function')
+    throw new PoolConfigError('logger', 'must have a warn(obj, msg) method', name);
   return {
     name,
     registry: options.registry ?? defaultRegistry,
     logger,
     operations,
-    leakDetectionThresholdMs: integer(options.leakDetectionThresholdMs, PG_POOL_DEFAULTS.leakDetectionThresholdMs, 'leakDetectionThresholdMs', name, 0),
+    leakDetectionThresholdMs: integer(
+      options.leakDetectionThresholdMs,
+      PG_POOL_DEFAULTS.leakDetectionThresholdMs,
+      'leakDetectionThresholdMs',
+      name,
+      0,
+    ),
     maxQueued: integer(options.maxQueued, PG_POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
     maxOperations: integer(options.maxOperations, PG_POOL_DEFAULTS.maxOperations, 'maxOperations', name, 1),
     statsWindowSize: integer(options.statsWindowSize, PG_POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
@@ -167,7 +174,11 @@ export function resolvePgPoolOptions(options: PgPoolOptions): PgPoolSettings {
   };
   for (const [pgOption, ours] of Object.entries(overridden)) {
     if (ours !== undefined && options.pg !== undefined && pgOption in options.pg) {
-      throw new PoolConfigError(`pg.${pgOption}`, `would be overridden by poolscope's "${ours}" option: set that instead`, name);
+      throw new PoolConfigError(
+        `pg.${pgOption}`,
+        `would be overridden by poolscope's "${ours}" option: set that instead`,
+        name,
+      );
     }
   }
   const max = integer(options.max, PG_POOL_DEFAULTS.max, 'max', name, 1);
@@ -179,10 +190,28 @@ export function resolvePgPoolOptions(options: PgPoolOptions): PgPoolSettings {
     max,
     min,
     idleTimeoutMs: integer(options.idleTimeoutMs, PG_POOL_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs', name, 0),
-    connectionTimeoutMs: integer(options.connectionTimeoutMs, PG_POOL_DEFAULTS.connectionTimeoutMs, 'connectionTimeoutMs', name, 0),
-    statementTimeoutMs: integer(options.statementTimeoutMs, PG_POOL_DEFAULTS.statementTimeoutMs, 'statementTimeoutMs', name, 0),
+    connectionTimeoutMs: integer(
+      options.connectionTimeoutMs,
+      PG_POOL_DEFAULTS.connectionTimeoutMs,
+      'connectionTimeoutMs',
+      name,
+      0,
+    ),
+    statementTimeoutMs: integer(
+      options.statementTimeoutMs,
+      PG_POOL_DEFAULTS.statementTimeoutMs,
+      'statementTimeoutMs',
+      name,
+      0,
+    ),
     maxLifetimeMs: integer(options.maxLifetimeMs, PG_POOL_DEFAULTS.maxLifetimeMs, 'maxLifetimeMs', name, 0),
-    keepAliveIntervalMs: integer(options.keepAliveIntervalMs, PG_POOL_DEFAULTS.keepAliveIntervalMs, 'keepAliveIntervalMs', name, 0),
+    keepAliveIntervalMs: integer(
+      options.keepAliveIntervalMs,
+      PG_POOL_DEFAULTS.keepAliveIntervalMs,
+      'keepAliveIntervalMs',
+      name,
+      0,
+    ),
     owned: true,
     secrets: secretsOf(connectionString, options.pg?.password),
   };
@@ -225,7 +254,11 @@ export function secretsOf(connectionString: string | undefined, password: PoolCo
       let start = 0;
       while (start < redacted.length && redacted[start] === connectionString[start]) start++;
       let end = 0;
-      while (end < redacted.length - start && redacted[redacted.length - 1 - end] === connectionString[connectionString.length - 1 - end]) end++;
+      while (
+        end < redacted.length - start &&
+        redacted[redacted.length - 1 - end] === connectionString[connectionString.length - 1 - end]
+      )
+        end++;
       const hidden = connectionString.slice(start, connectionString.length - end);
       if (hidden.length > 0) secrets.add(hidden);
     }

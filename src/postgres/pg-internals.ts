@@ -11,7 +11,10 @@ export interface PgPoolInternals {
   _clients?: PoolClient[];
   /** Clients past `maxLifetimeSeconds`, retired at their next release. */
   _expired?: WeakSet<PoolClient>;
-  Client: new (config: unknown) => { connection: PgConnectionInternals; cancel(client: PoolClient, query: unknown): void };
+  Client: new (config: unknown) => {
+    connection: PgConnectionInternals;
+    cancel(client: PoolClient, query: unknown): void;
+  };
   options: unknown;
 }
 

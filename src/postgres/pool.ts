@@ -19,7 +19,13 @@ import type { OperationRecorder } from '../pool/recorder.js';
 import { isPgAcquireTimeout, isPgPoolEnded, pgConnectionErrorReason, pgFailureReason, sqlVerb } from './failure.js';
 import { captureStack, formatStack, type Checkout } from './leak-detector.js';
 import type { PgPoolSettings, ResolvedPgPoolOptions } from './options.js';
-import { cancelRunning, type ConnectingClient, type PgClientInternals, type PgConnect, type PgPoolInternals } from './pg-internals.js';
+import {
+  cancelRunning,
+  type ConnectingClient,
+  type PgClientInternals,
+  type PgConnect,
+  type PgPoolInternals,
+} from './pg-internals.js';
 
 export interface PgPoolEventMap extends PoolEventMap {
   /** A client has been held longer than `leakDetectionThresholdMs`; `stack` is where it was acquired. */
@@ -66,10 +72,12 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
 
   /** @internal Use `createPgPool()` or `instrumentPgPool()`. */
   constructor(pool: Pool, settings: PgPoolSettings) {
-    if (instrumented.has(pool)) throw new PoolConfigError('pool', 'is already instrumented by poolscope', settings.name);
+    if (instrumented.has(pool))
+      throw new PoolConfigError('pool', 'is already instrumented by poolscope', settings.name);
     super(settings);
     instrumented.add(pool);
-    const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, fleet, ...options } = settings;
+    const { registry, logger, operations, maxOperations, statsWindowSize, owned, secrets, fleet, ...options } =
+      settings;
     this.options = options;
     this.#pool = pool;
     this.#settings = settings;
@@ -88,7 +96,10 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    * (its documented `Client` option, which an app may have set: we extend whatever it is).
    */
   #timeConnects(): void {
-    const pool = this.#pool as unknown as { Client: new (...args: never[]) => ConnectingClient; options: { maxLifetimeSeconds?: number } };
+    const pool = this.#pool as unknown as {
+      Client: new (...args: never[]) => ConnectingClient;
+      options: { maxLifetimeSeconds?: number };
+    };
     const Base = pool.Client;
     const recorder = this.recorder;
     // pg-pool gives every connection one lifetime, read from its options as each connection opens (inside this
@@ -101,7 +112,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
         if (typeof callback !== 'function') return super.connect()!.then(done);
         return super.connect((error) => {
           if (!error) done();
-          if (lifetimeMs > 0) pool.options.maxLifetimeSeconds = (lifetimeMs * (1 - Math.random() * LIFETIME_VARIANCE)) / 1000;
+          if (lifetimeMs > 0)
+            pool.options.maxLifetimeSeconds = (lifetimeMs * (1 - Math.random() * LIFETIME_VARIANCE)) / 1000;
           callback(error);
         });
       }
@@ -123,7 +135,10 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    * the SQL text). Query errors are pg's own (`DatabaseError` with its SQLSTATE `code`); checkout failures are
    * typed: `PgAcquireTimeoutError`, `PoolQueueFullError`, `PoolConnectError`, `PoolClosedError`.
    */
-  query<R extends QueryResultRow = QueryResultRow>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>> {
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string | QueryConfig,
+    values?: unknown[],
+  ): Promise<QueryResult<R>> {
     const verb = sqlVerb(typeof text === 'string' ? text : text.text);
     return this.#execute(this.recorder.operation(verb), (client) => queryOn<R>(client, text, values), true, true);
   }
@@ -145,7 +160,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
   live(): LiveCounts {
     const pool = this.#pool;
     let connecting = 0;
-    for (const client of (pool as unknown as PgPoolInternals)._clients ?? []) if ((client as unknown as PgClientInternals)._connecting) connecting++;
+    for (const client of (pool as unknown as PgPoolInternals)._clients ?? [])
+      if ((client as unknown as PgClientInternals)._connecting) connecting++;
     const active = Math.max(0, pool.totalCount - pool.idleCount - connecting);
     const fleet = this.fleet?.live();
     return {
@@ -201,14 +217,21 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     for (const client of held) if (this.#held.has(client)) client.release(new PoolClosedError(this.name));
     // Closing politely waits for the server; there is no time left for that. Clients still connecting are in
     // no queue pg-pool can end at all: their sockets are all there is to close.
-    for (const client of new Set([...held, ...(pool._clients ?? [])])) (client as unknown as PgClientInternals).connection?.stream?.destroy();
+    for (const client of new Set([...held, ...(pool._clients ?? [])]))
+      (client as unknown as PgClientInternals).connection?.stream?.destroy();
   }
 
   /** HikariCP's minimumIdle: replace a lost connection so `min` stay open (pg only stops reaping them). */
   #needsRefill(): boolean {
     const pool = this.#pool;
     // Waiters come first: pg-pool opens their connections itself, and those count towards `min` too.
-    return this.#settings.owned && !this.closing && !pool.ending && pool.totalCount < this.options.min && pool.waitingCount === 0;
+    return (
+      this.#settings.owned &&
+      !this.closing &&
+      !pool.ending &&
+      pool.totalCount < this.options.min &&
+      pool.waitingCount === 0
+    );
   }
 
   /**
@@ -219,7 +242,10 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     if (this.#refill.timer || !this.#needsRefill()) return;
     const refill = this.#refill;
     const sinceLastMs = performance.now() - refill.lastAt;
-    refill.delayMs = sinceLastMs < REFILL_INTERVAL_MS ? Math.min(REFILL_MAX_DELAY_MS, Math.max(REFILL_INTERVAL_MS, refill.delayMs * 2)) : 0;
+    refill.delayMs =
+      sinceLastMs < REFILL_INTERVAL_MS
+        ? Math.min(REFILL_MAX_DELAY_MS, Math.max(REFILL_INTERVAL_MS, refill.delayMs * 2))
+        : 0;
     refill.timer = setTimeout(() => {
       refill.timer = undefined;
       if (!this.#needsRefill()) return;
@@ -248,7 +274,11 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       } else failure ??= attempt.reason;
     }
     if (failure !== undefined && !this.closed) {
-      this.#log('warn', { pool: this.name, opened, wanted: count, reason: pgConnectionErrorReason(failure) }, `Pool "${this.name}" could not open ${count - opened} of ${count} connections to keep min=${this.options.min}`);
+      this.#log(
+        'warn',
+        { pool: this.name, opened, wanted: count, reason: pgConnectionErrorReason(failure) },
+        `Pool "${this.name}" could not open ${count - opened} of ${count} connections to keep min=${this.options.min}`,
+      );
     }
     return opened;
   }
@@ -258,7 +288,12 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    * `failFast` (one-statement queries, as pg-pool's `query()`): an error the client emits meanwhile fails the
    * call at once and closes the client, instead of waiting for a statement that may never settle.
    */
-  async #execute<T>(recorder: OperationRecorder, fn: (client: PoolClient) => Promise<T> | T, typed: boolean, failFast: boolean): Promise<T> {
+  async #execute<T>(
+    recorder: OperationRecorder,
+    fn: (client: PoolClient) => Promise<T> | T,
+    typed: boolean,
+    failFast: boolean,
+  ): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#checkout(typed, false);
@@ -270,7 +305,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     }
     const checkout = this.#held.get(client);
     this.recorder.requestStarted();
-    if (this.listenerCount('request:start') > 0) this.emit('request:start', { pool: this.name, operation: recorder.name });
+    if (this.listenerCount('request:start') > 0)
+      this.emit('request:start', { pool: this.name, operation: recorder.name });
     // A checked-out client has no pool listener: without ours a connection lost between two statements of
     // `fn` would be an uncaught 'error' event.
     let lost: Error | undefined;
@@ -346,7 +382,13 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    */
   #checkoutThen(warmup: boolean, callback: (error: Error | undefined, client: PoolClient | undefined) => void): void {
     const pool = this.#pool;
-    if (!this.closing && !pool.ending && pool.totalCount >= this.options.max && pool.idleCount === 0 && pool.waitingCount >= this.options.maxQueued) {
+    if (
+      !this.closing &&
+      !pool.ending &&
+      pool.totalCount >= this.options.max &&
+      pool.idleCount === 0 &&
+      pool.waitingCount >= this.options.maxQueued
+    ) {
       return callback(new PoolQueueFullError(this.name, this.options.maxQueued), undefined);
     }
     // The stack of whoever asked for the client: what a leak warning must show. Only paid for when detecting.
@@ -373,33 +415,40 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
    * A fleet lease for a checked-out client, in what is left of `connectionTimeoutMs`; the lease goes back when the
    * client does (pg-pool's 'release'). Without a lease the client goes back at once and the checkout fails.
    */
-  #leaseFor(fleet: FleetBudget, client: PoolClient, waitStart: number, callback: (error: Error | undefined, client: PoolClient | undefined) => void): void {
+  #leaseFor(
+    fleet: FleetBudget,
+    client: PoolClient,
+    waitStart: number,
+    callback: (error: Error | undefined, client: PoolClient | undefined) => void,
+  ): void {
     const limitMs = this.options.connectionTimeoutMs;
     const leftMs = limitMs > 0 ? Math.max(1, limitMs - (performance.now() - waitStart)) : 0;
     // The client has no 'error' listener of pg-pool's while checked out: one of ours while it waits for the lease.
     let lost: Error | undefined;
     const onError = (e: Error) => void (lost ??= e);
     client.on('error', onError);
-    fleet.acquire(undefined, leftMs, limitMs, () => new PgAcquireTimeoutError(this.name, limitMs)).then(
-      (releaseLease) => {
-        client.removeListener('error', onError);
-        this.acquireWait.observe((performance.now() - waitStart) / 1000);
-        if (lost) {
-          releaseLease();
+    fleet
+      .acquire(undefined, leftMs, limitMs, () => new PgAcquireTimeoutError(this.name, limitMs))
+      .then(
+        (releaseLease) => {
+          client.removeListener('error', onError);
+          this.acquireWait.observe((performance.now() - waitStart) / 1000);
+          if (lost) {
+            releaseLease();
+            client.release(lost);
+            return callback(lost, undefined);
+          }
+          this.#leases.set(client, releaseLease);
+          callback(undefined, client);
+        },
+        (error: Error) => {
+          client.removeListener('error', onError);
+          this.acquireWait.observe((performance.now() - waitStart) / 1000);
+          if (error instanceof PoolAcquireTimeoutError) this.recorder.acquireTimedOut();
           client.release(lost);
-          return callback(lost, undefined);
-        }
-        this.#leases.set(client, releaseLease);
-        callback(undefined, client);
-      },
-      (error: Error) => {
-        client.removeListener('error', onError);
-        this.acquireWait.observe((performance.now() - waitStart) / 1000);
-        if (error instanceof PoolAcquireTimeoutError) this.recorder.acquireTimedOut();
-        client.release(lost);
-        callback(error, undefined);
-      },
-    );
+          callback(error, undefined);
+        },
+      );
   }
 
   /** The poolscope error for a failed checkout, pg's error kept as `cause` (scrubbed of any secret). */
@@ -407,7 +456,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     // Already typed: a full queue, a closed pool, or the fleet budget's (no lease in time, Redis unreachable).
     if (error instanceof PoolscopeError) return error;
     const cause = this.#scrub(error);
-    if (isPgAcquireTimeout(error)) return new PgAcquireTimeoutError(this.name, this.options.connectionTimeoutMs, { cause });
+    if (isPgAcquireTimeout(error))
+      return new PgAcquireTimeoutError(this.name, this.options.connectionTimeoutMs, { cause });
     if (isPgPoolEnded(error)) return new PoolClosedError(this.name);
     return new PoolConnectError(this.name, pgConnectionErrorReason(error), { cause });
   }
@@ -430,7 +480,13 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
     });
     pool.on('acquire', (client) => {
-      const checkout: Checkout = { acquiredAt: performance.now(), timer: undefined, stack: undefined, leaked: false, warmup: false };
+      const checkout: Checkout = {
+        acquiredAt: performance.now(),
+        timer: undefined,
+        stack: undefined,
+        leaked: false,
+        warmup: false,
+      };
       if (leakMs > 0) {
         checkout.timer = setTimeout(() => this.#reportLeak(checkout), leakMs);
         checkout.timer.unref();
@@ -452,7 +508,11 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       const heldMs = performance.now() - checkout.acquiredAt;
       this.#usage.observe(heldMs / 1000);
       if (checkout.leaked) {
-        this.#log('info', { pool: this.name, heldMs: Math.round(heldMs) }, `Previously reported leaked client of pool "${this.name}" was returned after ${Math.round(heldMs)} ms`);
+        this.#log(
+          'info',
+          { pool: this.name, heldMs: Math.round(heldMs) },
+          `Previously reported leaked client of pool "${this.name}" was returned after ${Math.round(heldMs)} ms`,
+        );
       }
     });
     pool.on('remove', () => {
@@ -463,20 +523,32 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
     // An idle client's connection broke (server restart, pg_terminate_backend, network): pg has already
     // dropped it. Without a listener this 'error' would crash the process.
     pool.on('error', (error) => {
-      this.#log('warn', { pool: this.name, code: codeOf(error) }, `Pool "${this.name}" lost an idle connection: ${this.#scrubText(messageOf(error))}`);
+      this.#log(
+        'warn',
+        { pool: this.name, code: codeOf(error) },
+        `Pool "${this.name}" lost an idle connection: ${this.#scrubText(messageOf(error))}`,
+      );
     });
   }
 
   /** The app's own `pool.connect()` and `pool.query()` go through the same checkout, so they are measured too. */
   #patchPool(): void {
     const pool = this.#pool as unknown as {
-      connect: (callback?: (error: Error | undefined, client: PoolClient | undefined, done: (release?: Error | boolean) => void) => void) => Promise<PoolClient> | undefined;
+      connect: (
+        callback?: (
+          error: Error | undefined,
+          client: PoolClient | undefined,
+          done: (release?: Error | boolean) => void,
+        ) => void,
+      ) => Promise<PoolClient> | undefined;
       query: (...args: unknown[]) => unknown;
     };
     const originalQuery = pool.query.bind(pool);
     pool.connect = (callback) => {
       if (typeof callback !== 'function') return this.#checkout(false, false);
-      this.#checkoutThen(false, (error, client) => callback(error && this.#scrub(error), client, client ? client.release : noop));
+      this.#checkoutThen(false, (error, client) =>
+        callback(error && this.#scrub(error), client, client ? client.release : noop),
+      );
       return undefined;
     };
     pool.query = (text: unknown, values?: unknown, callback?: unknown) => {
@@ -485,7 +557,8 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
         values = undefined;
       }
       const isText = typeof text === 'string';
-      const isConfig = !isText && text !== null && typeof text === 'object' && typeof (text as { text?: unknown }).text === 'string';
+      const isConfig =
+        !isText && text !== null && typeof text === 'object' && typeof (text as { text?: unknown }).text === 'string';
       // Streams (pg-cursor, pg-query-stream) and misuse keep pg's own path.
       if ((!isText && !isConfig) || typeof (text as { submit?: unknown }).submit === 'function') {
         return originalQuery(text, values, callback);
@@ -556,7 +629,11 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
  * Runs one statement with an explicit callback, as pg-pool's `query()` does: a `callback` in a query config is
  * then replaced (pg-pool's behaviour too) instead of making `client.query` return before the statement ends.
  */
-function queryOn<R extends QueryResultRow = QueryResultRow>(client: PoolClient, text: string | QueryConfig, values: unknown[] | undefined): Promise<QueryResult<R>> {
+function queryOn<R extends QueryResultRow = QueryResultRow>(
+  client: PoolClient,
+  text: string | QueryConfig,
+  values: unknown[] | undefined,
+): Promise<QueryResult<R>> {
   return new Promise((resolve, reject) => {
     const done = (error: Error | undefined, result: QueryResult<R>) => (error ? reject(error) : resolve(result));
     (client.query as unknown as (t: unknown, v: unknown, cb: typeof done) => void)(text, values, done);

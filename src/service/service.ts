@@ -36,7 +36,10 @@ export interface RunningService {
  *
  * Rejects with `ServiceListenError` when the port cannot be bound (after releasing everything it started).
  */
-export async function startService(config: PoolscopeConfig, options: StartServiceOptions = {}): Promise<RunningService> {
+export async function startService(
+  config: PoolscopeConfig,
+  options: StartServiceOptions = {},
+): Promise<RunningService> {
   const mode = config.mode;
   const base = options.logger ?? pino({ level: config.service.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
   const logger = base.child({ service: 'poolscope', mode });
@@ -72,14 +75,26 @@ export async function startService(config: PoolscopeConfig, options: StartServic
   if (clients.pinecone) {
     // Resolve the index host now (one describe_index): the data-plane pool, its metrics and its health check
     // then exist from the first scrape instead of from the first query.
-    await clients.pineconeIndex().catch((error: unknown) =>
-      logger.warn({ code: (error as { code?: string }).code }, 'Pinecone index host not resolved at start; retried on first use'),
-    );
+    await clients
+      .pineconeIndex()
+      .catch((error: unknown) =>
+        logger.warn(
+          { code: (error as { code?: string }).code },
+          'Pinecone index host not resolved at start; retried on first use',
+        ),
+      );
   }
 
   let server: ListeningServer;
   try {
-    const app = serviceApp({ upstreams: clients, registry, token, metricsAuth: config.service.metricsAuth, mode, logger });
+    const app = serviceApp({
+      upstreams: clients,
+      registry,
+      token,
+      metricsAuth: config.service.metricsAuth,
+      mode,
+      logger,
+    });
     server = await listen(app, config.service.host, config.service.port);
   } catch (error) {
     await clients.close(0);
@@ -101,7 +116,10 @@ export async function startService(config: PoolscopeConfig, options: StartServic
     `poolscope listening on ${server.url}`,
   );
   if (mode === 'demo') {
-    logger.warn({ token }, `DEMO MODE: try  curl -H "Authorization: Bearer ${token}" ${server.url}/api/monitoring/connection-pools`);
+    logger.warn(
+      { token },
+      `DEMO MODE: try  curl -H "Authorization: Bearer ${token}" ${server.url}/api/monitoring/connection-pools`,
+    );
   } else if (token === undefined) {
     logger.warn('MONITORING_TOKEN is not set: the protected monitoring routes answer 503 until it is');
   }
@@ -114,7 +132,10 @@ export async function startService(config: PoolscopeConfig, options: StartServic
     close() {
       closing ??= (async () => {
         const deadline = Date.now() + config.service.shutdownTimeoutMs;
-        logger.info({ inFlight: server.inFlight, timeoutMs: config.service.shutdownTimeoutMs }, 'shutting down: draining in-flight requests');
+        logger.info(
+          { inFlight: server.inFlight, timeoutMs: config.service.shutdownTimeoutMs },
+          'shutting down: draining in-flight requests',
+        );
         // No new health rounds or demo requests; a round in progress finishes with (or is cut by) the pools.
         const healthStopped = health.stop();
         const [drained] = await Promise.all([server.drain(deadline), workload?.stop(deadline)]);

@@ -19,27 +19,29 @@ export function selfSignedCert(): Promise<SelfSignedCert> {
 async function generate(): Promise<SelfSignedCert> {
   // Loaded lazily: `selfsigned` is a dev dependency, and plain-HTTP users never need it.
   const selfsigned = await import('selfsigned');
-  return selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'rsa',
-    keySize: 2048,
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 7, ip: '127.0.0.1' },
-          { type: 2, value: 'localhost' },
-        ],
+  return selfsigned
+    .generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'rsa',
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
+      ],
+    })
+    .then(
+      (pems) => ({ key: pems.private, cert: pems.cert }),
+      (error: unknown) => {
+        cached = undefined; // let the next caller try again rather than caching the failure
+        throw error;
       },
-    ],
-  }).then(
-    (pems) => ({ key: pems.private, cert: pems.cert }),
-    (error: unknown) => {
-      cached = undefined; // let the next caller try again rather than caching the failure
-      throw error;
-    },
-  );
+    );
 }

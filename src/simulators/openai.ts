@@ -317,7 +317,8 @@ export class OpenAISimulator extends Simulator {
       } catch {
         return openAIError(400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
       }
-      if (!isRecord(body)) return openAIError(400, 'The request body must be a JSON object.', 'invalid_request_error', null);
+      if (!isRecord(body))
+        return openAIError(400, 'The request body must be a JSON object.', 'invalid_request_error', null);
       if (typeof body.model !== 'string' || body.model === '') {
         return openAIError(400, 'you must provide a model parameter', 'invalid_request_error', null);
       }
@@ -439,14 +440,23 @@ export class OpenAISimulator extends Simulator {
     const instructions = typeof body.instructions === 'string' ? body.instructions : null;
     const inputTokens = texts.reduce((sum, text) => sum + 4 + countTokens(text), 3) + countTokens(instructions ?? '');
     const outputTokens = this.#completionTokensFor(body.max_output_tokens);
-    const usage = { promptTokens: inputTokens, completionTokens: outputTokens, totalTokens: inputTokens + outputTokens };
+    const usage = {
+      promptTokens: inputTokens,
+      completionTokens: outputTokens,
+      totalTokens: inputTokens + outputTokens,
+    };
     this.#consume(usage.totalTokens);
     const serial = (++this.#objects).toString(36);
     const id = `resp_sim${serial}`;
     const itemId = `msg_sim${serial}`;
     const words = completionWords(outputTokens);
     const text = words.join('');
-    const part = (t: string): Record<string, unknown> => ({ type: 'output_text', text: t, annotations: [], logprobs: [] });
+    const part = (t: string): Record<string, unknown> => ({
+      type: 'output_text',
+      text: t,
+      annotations: [],
+      logprobs: [],
+    });
     const item = (status: string, content: unknown[]): Record<string, unknown> => ({
       type: 'message',
       id: itemId,

@@ -178,7 +178,12 @@ abstract class PineconeSimulator extends Simulator {
   #apiVersions: Record<string, number> = {};
   #rejected = 0;
 
-  constructor(name: string, apiKey: string, options: PineconeSimulatorOptions, behaviour?: Partial<SimulatorBehaviour>) {
+  constructor(
+    name: string,
+    apiKey: string,
+    options: PineconeSimulatorOptions,
+    behaviour?: Partial<SimulatorBehaviour>,
+  ) {
     const { tls, host, keepAliveTimeoutMs } = options;
     super({ name, tls, host, keepAliveTimeoutMs, behaviour });
     this.#apiKey = apiKey;
@@ -306,7 +311,9 @@ export class PineconeDataSimulator extends PineconeSimulator {
 
   #checkDimension(values: number[]): void {
     if (values.length !== this.index.dimension) {
-      throw new BadRequest(`Vector dimension ${values.length} does not match the dimension of the index ${this.index.dimension}`);
+      throw new BadRequest(
+        `Vector dimension ${values.length} does not match the dimension of the index ${this.index.dimension}`,
+      );
     }
   }
 
@@ -340,7 +347,8 @@ export class PineconeDataSimulator extends PineconeSimulator {
 
   #upsert(body: Record<string, unknown>): SimResponse {
     const namespace = typeof body.namespace === 'string' ? body.namespace : '';
-    if (!Array.isArray(body.vectors) || body.vectors.length === 0) throw new BadRequest('vectors must be a non-empty array');
+    if (!Array.isArray(body.vectors) || body.vectors.length === 0)
+      throw new BadRequest('vectors must be a non-empty array');
     const vectors = body.vectors.map((v: unknown): PineconeVector => {
       if (!isRecord(v) || typeof v.id !== 'string' || !isNumberArray(v.values)) {
         throw new BadRequest('each vector needs a string id and numeric values');
@@ -436,7 +444,11 @@ export class PineconeControlSimulator extends PineconeSimulator {
   #describeCalls: Record<string, number> = {};
   #listCalls = 0;
 
-  constructor(apiKey: string, dataPlanes: Map<string, { spec: PineconeIndexSpec; data: PineconeDataSimulator }>, options: PineconeSimulatorOptions) {
+  constructor(
+    apiKey: string,
+    dataPlanes: Map<string, { spec: PineconeIndexSpec; data: PineconeDataSimulator }>,
+    options: PineconeSimulatorOptions,
+  ) {
     super('pinecone-control', apiKey, options, options.controlBehaviour);
     this.#indexes = dataPlanes;
     this.#hostScheme = options.hostScheme ?? (options.tls ? 'omit' : 'include');
@@ -487,7 +499,9 @@ export class PineconeControlSimulator extends PineconeSimulator {
       const name = decodeURIComponent(match[1]);
       this.#describeCalls[name] = (this.#describeCalls[name] ?? 0) + 1;
       this.changed();
-      return this.#indexes.has(name) ? json(200, this.#model(name, apiVersionOf(req)!)) : controlError(404, `Resource ${name} not found`);
+      return this.#indexes.has(name)
+        ? json(200, this.#model(name, apiVersionOf(req)!))
+        : controlError(404, `Resource ${name} not found`);
     }
     return controlError(404, `Not Found: ${method} ${path}`);
   }
@@ -508,7 +522,9 @@ export class PineconeControlSimulator extends PineconeSimulator {
         status: { ready: true, state: 'Ready' },
         deployment: { deployment_type: 'managed', cloud: 'aws', region: 'us-east-1' },
         read_capacity: { mode: 'OnDemand', status: { state: 'Ready' } },
-        schema: { fields: { _values: { type: 'dense_vector', dimension: data.index.dimension, metric: data.index.metric } } },
+        schema: {
+          fields: { _values: { type: 'dense_vector', dimension: data.index.dimension, metric: data.index.metric } },
+        },
         deletion_protection: spec.deletionProtection ?? 'disabled',
         tags: spec.tags ?? null,
       };

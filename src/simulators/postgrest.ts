@@ -118,7 +118,8 @@ function parseSelect(select: string | null): Projection {
   const projection: Projection = { all: false, columns: [] };
   for (const item of splitTopLevel(select ?? '*')) {
     if (item === '*') projection.all = true;
-    else if (item.includes('(')) continue; // embedded resources: not simulated
+    else if (item.includes('('))
+      continue; // embedded resources: not simulated
     else {
       const [aliasOrColumn, maybeColumn] = item.split(':').filter((p) => p !== '');
       const aliasPart = maybeColumn === undefined ? undefined : aliasOrColumn;
@@ -142,7 +143,10 @@ function compare(a: unknown, b: string): number {
 }
 
 function likeToRegExp(pattern: string, flags: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/[*%]/g, '.*').replace(/_/g, '.');
+  const escaped = pattern
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/[*%]/g, '.*')
+    .replace(/_/g, '.');
   return new RegExp(`^${escaped}$`, flags);
 }
 
@@ -181,7 +185,8 @@ function parseFilter(column: string, expression: string): Filter {
       break;
     }
     case 'in': {
-      if (!value.startsWith('(') || !value.endsWith(')')) fail(400, 'PGRST100', `failed to parse filter (${expression})`);
+      if (!value.startsWith('(') || !value.endsWith(')'))
+        fail(400, 'PGRST100', `failed to parse filter (${expression})`);
       const options = splitTopLevel(value.slice(1, -1)).map((v) => v.replace(/^"(.*)"$/, '$1'));
       test = (row) => options.some((option) => compare(row[column], option) === 0);
       break;
@@ -252,7 +257,10 @@ export class SupabaseSimulator extends Simulator {
     this.anonKey = options.anonKey ?? 'sim-anon-key';
     this.serviceRoleKey = options.serviceRoleKey ?? 'sim-service-role-key';
     for (const [name, rows] of Object.entries(options.tables ?? seedTables())) {
-      this.#tables.set(name, rows.map((row) => ({ ...row })));
+      this.#tables.set(
+        name,
+        rows.map((row) => ({ ...row })),
+      );
     }
     this.#functions = { ...BUILT_IN_FUNCTIONS, ...options.functions };
   }
@@ -302,7 +310,10 @@ export class SupabaseSimulator extends Simulator {
     this.changed();
     // Supabase's API gateway answers these, not PostgREST: hence not PostgREST's shape.
     return key === undefined
-      ? json(401, { message: 'No API key found in request', hint: 'No `apikey` request header or url param was found.' })
+      ? json(401, {
+          message: 'No API key found in request',
+          hint: 'No `apikey` request header or url param was found.',
+        })
       : json(401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' });
   }
 
@@ -371,13 +382,18 @@ export class SupabaseSimulator extends Simulator {
 
   #select(req: SimRequest, name: string, rows: Row[]): SimResponse {
     const query = parseQuery(req.url.searchParams);
-    this.#checkColumns(name, rows, query.projection.columns.map((c) => c.column));
+    this.#checkColumns(
+      name,
+      rows,
+      query.projection.columns.map((c) => c.column),
+    );
     const matched = rows.filter((row) => query.filters.every((f) => f(row)));
     for (const { column, descending } of [...query.order].reverse()) {
       matched.sort((a, b) => {
         const x = a[column];
         const y = b[column];
-        const order = x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
+        const order =
+          x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
         return descending ? -order : order;
       });
     }
@@ -394,7 +410,11 @@ export class SupabaseSimulator extends Simulator {
     const records = incoming as Row[];
     const columnsParam = req.url.searchParams.get('columns');
     const allowed = columnsParam?.split(',').map((c) => c.replace(/"/g, ''));
-    this.#checkColumns(name, rows, records.flatMap((r) => Object.keys(r)));
+    this.#checkColumns(
+      name,
+      rows,
+      records.flatMap((r) => Object.keys(r)),
+    );
     const prefer = preferences(req);
     const onConflict = (req.url.searchParams.get('on_conflict') ?? 'id').split(',');
     const merge = prefer.has('resolution=merge-duplicates');
@@ -408,7 +428,12 @@ export class SupabaseSimulator extends Simulator {
         if (ignore) continue;
         if (!merge) {
           const key = onConflict.join(', ');
-          fail(409, '23505', `duplicate key value violates unique constraint "${name}_pkey"`, `Key (${key})=(${onConflict.map((c) => String(values[c])).join(', ')}) already exists.`);
+          fail(
+            409,
+            '23505',
+            `duplicate key value violates unique constraint "${name}_pkey"`,
+            `Key (${key})=(${onConflict.map((c) => String(values[c])).join(', ')}) already exists.`,
+          );
         }
         Object.assign(existing, values);
         written.push(existing);
@@ -490,7 +515,8 @@ export class SupabaseSimulator extends Simulator {
     const columns = this.#columns(rows);
     if (columns.length === 0) return;
     const unknown = used.find((c) => !columns.includes(c));
-    if (unknown !== undefined) fail(400, 'PGRST204', `Could not find the '${unknown}' column of '${name}' in the schema cache`);
+    if (unknown !== undefined)
+      fail(400, 'PGRST204', `Could not find the '${unknown}' column of '${name}' in the schema cache`);
   }
 
   #nextId(rows: Row[]): number {
@@ -512,7 +538,12 @@ export class SupabaseSimulator extends Simulator {
     if (accept.includes('application/vnd.pgrst.object+json')) {
       const [only] = shaped;
       if (shaped.length !== 1 || !only) {
-        return pgError(406, 'PGRST116', 'Cannot coerce the result to a single JSON object', `The result contains ${shaped.length} rows`);
+        return pgError(
+          406,
+          'PGRST116',
+          'Cannot coerce the result to a single JSON object',
+          `The result contains ${shaped.length} rows`,
+        );
       }
       return json(status, only, { ...headers, 'content-type': 'application/vnd.pgrst.object+json; charset=utf-8' });
     }
@@ -523,15 +554,28 @@ export class SupabaseSimulator extends Simulator {
   #writeResponse(req: SimRequest, status: number, rows: Row[]): SimResponse {
     const contentRange = `*/${rows.length}`;
     if (!preferences(req).has('return=representation')) {
-      return status === 201 ? empty(201, { 'content-range': contentRange }) : empty(204, { 'content-range': contentRange });
+      return status === 201
+        ? empty(201, { 'content-range': contentRange })
+        : empty(204, { 'content-range': contentRange });
     }
     const projection = parseSelect(req.url.searchParams.get('select'));
-    return this.#rowsResponse(req, status, rows.map((row) => project(row, projection)), contentRange);
+    return this.#rowsResponse(
+      req,
+      status,
+      rows.map((row) => project(row, projection)),
+      contentRange,
+    );
   }
 
   #openApi(req: SimRequest): unknown {
     const typeOf = (value: unknown): string =>
-      typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value === 'boolean' ? 'boolean' : 'string';
+      typeof value === 'number'
+        ? Number.isInteger(value)
+          ? 'integer'
+          : 'number'
+        : typeof value === 'boolean'
+          ? 'boolean'
+          : 'string';
     const definitions = Object.fromEntries(
       [...this.#tables].map(([name, rows]) => [
         name,

@@ -10,7 +10,15 @@ import { ALERT_NAMES, RUNBOOK_BASE_URL, alertRules, runbookBaseUrlFor } from '..
 import { ALERT_RULES_FILE, renderAlertRules } from '../../src/health/render-rules.js';
 import { THRESHOLDS } from '../../src/health/thresholds.js';
 import { buildIfStale } from '../support/built-service.js';
-import { loadRuleFile, promqlErrors, readRepoFile, recordingRules, REPO, vectorSelectors, type RuleFile } from './assets.js';
+import {
+  loadRuleFile,
+  promqlErrors,
+  readRepoFile,
+  recordingRules,
+  REPO,
+  vectorSelectors,
+  type RuleFile,
+} from './assets.js';
 
 const committed = loadRuleFile(ALERT_RULES_FILE).groups.flatMap((group) => group.rules);
 
@@ -40,33 +48,46 @@ describe('alerts/poolscope.rules.yml', () => {
     );
   });
 
-  it.each(ALERT_NAMES.map((name) => [name]))('%s has for:, a severity, summary, description and a runbook that exists', (name) => {
-    const rule = committed.find((candidate) => candidate.alert === name)!;
-    expect(rule.for).toMatch(/^\d+[smh]$/);
-    expect(['warning', 'critical']).toContain(rule.labels?.severity);
-    expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary']);
-    expect(rule.annotations?.description).toContain('{{ $value');
-    if (name !== 'PoolscopeTargetDown') expect(rule.annotations?.description).toContain('{{ $labels.pool }}');
-    expect(rule.annotations?.runbook_url).toBe(`${RUNBOOK_BASE_URL}${name}.md`);
-    expect(existsSync(join(REPO, 'docs/runbooks', `${name}.md`)), `docs/runbooks/${name}.md`).toBe(true);
-    expect(promqlErrors(rule.expr), rule.expr).toEqual([]);
-  });
+  it.each(ALERT_NAMES.map((name) => [name]))(
+    '%s has for:, a severity, summary, description and a runbook that exists',
+    (name) => {
+      const rule = committed.find((candidate) => candidate.alert === name)!;
+      expect(rule.for).toMatch(/^\d+[smh]$/);
+      expect(['warning', 'critical']).toContain(rule.labels?.severity);
+      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary']);
+      expect(rule.annotations?.description).toContain('{{ $value');
+      if (name !== 'PoolscopeTargetDown') expect(rule.annotations?.description).toContain('{{ $labels.pool }}');
+      expect(rule.annotations?.runbook_url).toBe(`${RUNBOOK_BASE_URL}${name}.md`);
+      expect(existsSync(join(REPO, 'docs/runbooks', `${name}.md`)), `docs/runbooks/${name}.md`).toBe(true);
+      expect(promqlErrors(rule.expr), rule.expr).toEqual([]);
+    },
+  );
 
   it('scopes every poolscope series of every rule by the selector, and `up` by the target selector', () => {
     const rules = alertRules(THRESHOLDS, { selector: 'job="api", env=~"prod|staging"', targetSelector: 'job="api"' });
-    const selectors = rules.flatMap((rule) => vectorSelectors(rule.expr).map((selector) => ({ alert: rule.alert, ...selector })));
+    const selectors = rules.flatMap((rule) =>
+      vectorSelectors(rule.expr).map((selector) => ({ alert: rule.alert, ...selector })),
+    );
     const poolscope = selectors.filter((selector) => selector.metric.startsWith('poolscope_'));
     expect(poolscope.length).toBeGreaterThan(15);
-    expect(poolscope.filter((selector) => !selector.matchers.startsWith('{job="api", env=~"prod|staging"'))).toEqual([]);
-    expect(selectors.filter((selector) => selector.metric === 'up')).toEqual([{ alert: 'PoolscopeTargetDown', metric: 'up', matchers: '{job="api"}' }]);
+    expect(poolscope.filter((selector) => !selector.matchers.startsWith('{job="api", env=~"prod|staging"'))).toEqual(
+      [],
+    );
+    expect(selectors.filter((selector) => selector.metric === 'up')).toEqual([
+      { alert: 'PoolscopeTargetDown', metric: 'up', matchers: '{job="api"}' },
+    ]);
     for (const rule of rules) expect(promqlErrors(rule.expr), rule.expr).toEqual([]);
     // Unscoped by default: poolscope_* names are poolscope's own, whatever job scrapes them.
-    expect(vectorSelectors(alertRules().find((rule) => rule.alert === 'UpstreamDown')!.expr)).toEqual([{ metric: 'poolscope_upstream_up', matchers: '' }]);
+    expect(vectorSelectors(alertRules().find((rule) => rule.alert === 'UpstreamDown')!.expr)).toEqual([
+      { metric: 'poolscope_upstream_up', matchers: '' },
+    ]);
   });
 
   it('refuses a selector that is not label matchers, naming it', () => {
     expect(() => alertRules(THRESHOLDS, { selector: 'job=api' })).toThrow(/selector must be PromQL label matchers/);
-    expect(() => alertRules(THRESHOLDS, { targetSelector: '{job="x"}' })).toThrow(/targetSelector must be PromQL label matchers/);
+    expect(() => alertRules(THRESHOLDS, { targetSelector: '{job="x"}' })).toThrow(
+      /targetSelector must be PromQL label matchers/,
+    );
   });
 
   it('alerts on connection errors that increased within the window, never on the raw counter', () => {
@@ -88,7 +109,8 @@ describe('alerts/poolscope.rules.yml', () => {
 
 describe('runbook URLs', () => {
   const base = 'https://runbooks.example.com/poolscope/';
-  const runbookUrls = (text: string) => (parse(text) as RuleFile).groups.flatMap((group) => group.rules).map((rule) => rule.annotations?.runbook_url);
+  const runbookUrls = (text: string) =>
+    (parse(text) as RuleFile).groups.flatMap((group) => group.rules).map((rule) => rule.annotations?.runbook_url);
 
   it('point every runbook_url at runbookBaseUrl when one is given, and change nothing else', () => {
     const text = renderAlertRules(THRESHOLDS, { runbookBaseUrl: base });
@@ -104,7 +126,7 @@ describe('runbook URLs', () => {
     expect(() => alertRules(THRESHOLDS, { runbookBaseUrl: 'file:///srv/runbooks/' })).toThrow(/http\(s\)/);
   });
 
-  it("default to docs/runbooks/ of the repository package.json names", () => {
+  it('default to docs/runbooks/ of the repository package.json names', () => {
     const { repository } = JSON.parse(readRepoFile('package.json')) as { repository: { url: string } };
     expect(runbookBaseUrlFor(repository)).toBe(RUNBOOK_BASE_URL);
   });
@@ -116,7 +138,9 @@ describe('runbook URLs', () => {
     ['acme/pools', 'https://github.com/acme/pools/blob/main/docs/runbooks/'],
   ])('derive the base of repository %s', (url, expected) => {
     expect(runbookBaseUrlFor(url)).toBe(expected);
-    expect(runbookBaseUrlFor({ url, directory: 'packages/poolscope' })).toBe(expected.replace('/main/', '/main/packages/poolscope/'));
+    expect(runbookBaseUrlFor({ url, directory: 'packages/poolscope' })).toBe(
+      expected.replace('/main/', '/main/packages/poolscope/'),
+    );
   });
 
   it('ask for the base URL when the repository is not on GitHub', () => {
@@ -125,13 +149,18 @@ describe('runbook URLs', () => {
 
   it('come from the generator: by default the committed file, with --runbook-base-url the given base', async () => {
     await buildIfStale();
-    const run = (args: string[]) => promisify(execFile)(process.execPath, ['scripts/generate-ops-assets.mjs', ...args], { cwd: REPO });
-    await expect(run(['--check'])).resolves.toMatchObject({ stdout: expect.stringContaining(`${ALERT_RULES_FILE} is up to date`) });
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['scripts/generate-ops-assets.mjs', ...args], { cwd: REPO });
+    await expect(run(['--check'])).resolves.toMatchObject({
+      stdout: expect.stringContaining(`${ALERT_RULES_FILE} is up to date`),
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'poolscope-rules-'));
     try {
       await run(['--runbook-base-url', base, '--out', dir]);
-      expect(readFileSync(join(dir, ALERT_RULES_FILE), 'utf8')).toBe(renderAlertRules(THRESHOLDS, { runbookBaseUrl: base }));
+      expect(readFileSync(join(dir, ALERT_RULES_FILE), 'utf8')).toBe(
+        renderAlertRules(THRESHOLDS, { runbookBaseUrl: base }),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -139,8 +168,11 @@ describe('runbook URLs', () => {
 });
 
 describe('prometheus/rules/recording.yml', () => {
-  it.each(recordingRules().map((rule) => [rule.record, rule.expr]))('%s is named level:metric:operations and parses', (record, expr) => {
-    expect(record).toMatch(/^[a-z_]+:poolscope_[a-z_]+:[a-z0-9_]+$/);
-    expect(promqlErrors(expr), expr).toEqual([]);
-  });
+  it.each(recordingRules().map((rule) => [rule.record, rule.expr]))(
+    '%s is named level:metric:operations and parses',
+    (record, expr) => {
+      expect(record).toMatch(/^[a-z_]+:poolscope_[a-z_]+:[a-z0-9_]+$/);
+      expect(promqlErrors(expr), expr).toEqual([]);
+    },
+  );
 });

@@ -44,14 +44,28 @@ export function allPanels(dashboard: GrafanaDashboard = loadDashboard()): Grafan
 }
 
 /** Every query of every panel, with the panel's title. */
-export function dashboardExpressions(dashboard: GrafanaDashboard = loadDashboard()): Array<{ panel: string; expr: string }> {
+export function dashboardExpressions(
+  dashboard: GrafanaDashboard = loadDashboard(),
+): Array<{ panel: string; expr: string }> {
   return allPanels(dashboard).flatMap((panel) =>
-    (panel.targets ?? []).filter((target) => target.expr !== undefined).map((target) => ({ panel: panel.title, expr: target.expr! })),
+    (panel.targets ?? [])
+      .filter((target) => target.expr !== undefined)
+      .map((target) => ({ panel: panel.title, expr: target.expr! })),
   );
 }
 
 export interface RuleFile {
-  groups: Array<{ name: string; rules: Array<{ record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }> }>;
+  groups: Array<{
+    name: string;
+    rules: Array<{
+      record?: string;
+      alert?: string;
+      expr: string;
+      for?: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    }>;
+  }>;
 }
 
 export function loadRuleFile(path: string): RuleFile {
@@ -77,7 +91,10 @@ export function vectorSelectors(expr: string): Array<{ metric: string; matchers:
       if (node.type.name !== 'VectorSelector') return;
       const name = node.node.getChild('Identifier');
       const matchers = node.node.getChild('LabelMatchers');
-      found.push({ metric: name ? expr.slice(name.from, name.to) : '', matchers: matchers ? expr.slice(matchers.from, matchers.to) : '' });
+      found.push({
+        metric: name ? expr.slice(name.from, name.to) : '',
+        matchers: matchers ? expr.slice(matchers.from, matchers.to) : '',
+      });
     },
   });
   return found;

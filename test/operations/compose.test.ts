@@ -40,7 +40,9 @@ function repoPathOf(serviceName: string, containerPath: string): string | undefi
 }
 
 function flag(serviceName: string, name: string): string {
-  const value = service(serviceName).command?.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const value = service(serviceName)
+    .command?.find((arg) => arg.startsWith(`--${name}=`))
+    ?.slice(name.length + 3);
   if (!value) throw new Error(`${serviceName} has no --${name}`);
   return value;
 }
@@ -78,7 +80,9 @@ describe('docker-compose.yml', () => {
     const configPath = flag('prometheus', 'config.file');
     expect(repoPathOf('prometheus', configPath)).toBe('prometheus/prometheus.yml');
     const config = parse(readRepoFile('prometheus/prometheus.yml')) as { rule_files: string[] };
-    const ruleFiles = config.rule_files.map((file) => repoPathOf('prometheus', posix.join(posix.dirname(configPath), file)));
+    const ruleFiles = config.rule_files.map((file) =>
+      repoPathOf('prometheus', posix.join(posix.dirname(configPath), file)),
+    );
     expect(ruleFiles).toEqual(['prometheus/rules/recording.yml', 'alerts/poolscope.rules.yml']);
   });
 
@@ -97,7 +101,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('provisions Grafana with the Prometheus datasource and the folder holding the dashboard', () => {
-    expect(repoPathOf('grafana', '/etc/grafana/provisioning/datasources/prometheus.yml')).toBe('grafana/provisioning/datasources/prometheus.yml');
+    expect(repoPathOf('grafana', '/etc/grafana/provisioning/datasources/prometheus.yml')).toBe(
+      'grafana/provisioning/datasources/prometheus.yml',
+    );
     const provider = parse(readRepoFile('grafana/provisioning/dashboards/poolscope.yml')) as {
       providers: Array<{ type: string; options: { path: string } }>;
     };
@@ -134,9 +140,13 @@ describe('Dockerfile', () => {
   });
 
   it('keeps the sources the build needs in the docker context, and the rest out', () => {
-    const ignored = readRepoFile('.dockerignore').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+    const ignored = readRepoFile('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git', 'test']));
-    for (const needed of ['src', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(ignored).not.toContain(needed);
+    for (const needed of ['src', 'package.json', 'package-lock.json', 'tsconfig.json'])
+      expect(ignored).not.toContain(needed);
   });
 });
 
@@ -161,7 +171,10 @@ if (!validator) {
 describe.skipIf(!validator)('docker compose', () => {
   it('accepts docker-compose.yml (docker compose config)', () => {
     const [command, ...args] = validator!;
-    const result = spawnSync(command!, [...args, '-f', 'docker-compose.yml', 'config', '--quiet'], { cwd: REPO, encoding: 'utf8' });
+    const result = spawnSync(command!, [...args, '-f', 'docker-compose.yml', 'config', '--quiet'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
     expect(result.status, result.stderr).toBe(0);
   });
 });

@@ -31,8 +31,15 @@ function panelsOfRow(board: GrafanaDashboard, title: string): GrafanaPanel[] {
 }
 
 /** A panel's field defaults and overrides, as Grafana reads them. */
-function fieldConfig(title: string): { defaults: Record<string, unknown> & { unit?: string; thresholds?: { steps: Array<{ value: number | null; color: string }> } }; overrides: unknown[] } {
-  const panel = panels.find((candidate) => candidate.title === title) as unknown as { fieldConfig: ReturnType<typeof fieldConfig> } | undefined;
+function fieldConfig(title: string): {
+  defaults: Record<string, unknown> & {
+    unit?: string;
+    thresholds?: { steps: Array<{ value: number | null; color: string }> };
+  };
+  overrides: unknown[];
+} {
+  const panel = panels.find((candidate) => candidate.title === title) as unknown as
+    { fieldConfig: ReturnType<typeof fieldConfig> } | undefined;
   expect(panel, title).toBeDefined();
   return panel!.fieldConfig;
 }
@@ -50,9 +57,15 @@ describe('grafana/dashboards/poolscope.json', () => {
     expect(dashboardSchemaErrors(readRepoFile(DASHBOARD_FILE))).toEqual([]);
   }, 30_000);
 
-  it('fails that type check on a link without the fields the schema requires (the hand-written dashboard\'s mistake)', () => {
+  it("fails that type check on a link without the fields the schema requires (the hand-written dashboard's mistake)", () => {
     const board = JSON.parse(renderDashboard()) as { links: Array<Record<string, unknown>> };
-    board.links = board.links.map(({ title, type, url, targetBlank, icon }) => ({ title, type, url, targetBlank, icon }));
+    board.links = board.links.map(({ title, type, url, targetBlank, icon }) => ({
+      title,
+      type,
+      url,
+      targetBlank,
+      icon,
+    }));
     const errors = dashboardSchemaErrors(JSON.stringify(board));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/missing the following properties .*: asDropdown, includeVars, keepTime, tags, tooltip$/);
@@ -61,7 +74,9 @@ describe('grafana/dashboards/poolscope.json', () => {
 
 describe('the poolscope dashboard', () => {
   it('has a $datasource variable of type prometheus, defaulting to the provisioned datasource uid', () => {
-    const datasources = parse(readRepoFile('grafana/provisioning/datasources/prometheus.yml')) as { datasources: Array<{ uid: string }> };
+    const datasources = parse(readRepoFile('grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: Array<{ uid: string }>;
+    };
     expect(variable('datasource')).toMatchObject({
       type: 'datasource',
       query: 'prometheus',
@@ -85,7 +100,13 @@ describe('the poolscope dashboard', () => {
   });
 
   it('lists $job, $instance, $pool and $db_pool in that order, each narrowing the next', () => {
-    expect(dashboard.templating.list.map((entry) => entry.name)).toEqual(['datasource', 'job', 'instance', 'pool', 'db_pool']);
+    expect(dashboard.templating.list.map((entry) => entry.name)).toEqual([
+      'datasource',
+      'job',
+      'instance',
+      'pool',
+      'db_pool',
+    ]);
   });
 
   it('has a multi-value $db_pool variable listing the database pools (the ones with a connection-usage histogram), All = those pools', () => {
@@ -105,7 +126,8 @@ describe('the poolscope dashboard', () => {
     for (const panel of queryPanels) {
       expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
       expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
-      for (const target of panel.targets ?? []) expect(target.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
+      for (const target of panel.targets ?? [])
+        expect(target.datasource, panel.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
     }
   });
 
@@ -126,9 +148,12 @@ describe('the poolscope dashboard', () => {
     }
   });
 
-  it.each(dashboardExpressions(dashboard).map(({ panel, expr }) => [panel, expr]))('%s: %s parses as PromQL', (_panel, expr) => {
-    expect(promqlErrors(expr)).toEqual([]);
-  });
+  it.each(dashboardExpressions(dashboard).map(({ panel, expr }) => [panel, expr]))(
+    '%s: %s parses as PromQL',
+    (_panel, expr) => {
+      expect(promqlErrors(expr)).toEqual([]);
+    },
+  );
 
   it('uses only recording rules that prometheus/rules/recording.yml defines', () => {
     const defined = new Set(recordingRuleNames());
@@ -138,7 +163,9 @@ describe('the poolscope dashboard', () => {
   });
 
   it('shows the panels operators need: utilization, connections, queue, acquire wait, rate, errors, latency, tokens, headroom, upstreams, Postgres', () => {
-    const exprs = dashboardExpressions(dashboard).map(({ expr }) => expr).join('\n');
+    const exprs = dashboardExpressions(dashboard)
+      .map(({ expr }) => expr)
+      .join('\n');
     for (const needle of [
       'max by (pool) (instance_pool:poolscope_pool_utilization_ratio:max',
       'sum by (pool, state) (instance_pool_state:poolscope_pool_connections:sum',
@@ -202,14 +229,17 @@ describe('the poolscope dashboard', () => {
       expect(selectors.length, `${panel}: ${expr}`).toBeGreaterThan(0);
       for (const selector of selectors) {
         expect(selector, panel).toContain(REPLICAS);
-        if (RECORDED.test(selector)) expect(selector, panel).toContain(postgresRow.has(panel) ? 'pool=~"$db_pool"' : 'pool=~"$pool"');
+        if (RECORDED.test(selector))
+          expect(selector, panel).toContain(postgresRow.has(panel) ? 'pool=~"$db_pool"' : 'pool=~"$pool"');
         RECORDED.lastIndex = 0;
       }
     }
   });
 
   it('shows in the Postgres row connections vs max, acquire wait, usage and query p95, connection create p95, acquire timeouts and leaks', () => {
-    const exprs = panelsOfRow(dashboard, 'Postgres').flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+    const exprs = panelsOfRow(dashboard, 'Postgres').flatMap((panel) =>
+      (panel.targets ?? []).map((target) => target.expr),
+    );
     const db = `{${REPLICAS}, pool=~"$db_pool"}`;
     expect(exprs).toEqual([
       `sum by (pool, state) (instance_pool_state:poolscope_pool_connections:sum${db})`,
@@ -235,7 +265,18 @@ describe('the poolscope dashboard', () => {
     expect(fieldConfig('Request latency p50 / p95 / p99').overrides).toEqual(
       Object.entries(THRESHOLDS.latencyP95.byPoolSeconds).map(([pool, seconds]) => ({
         matcher: { id: 'byName', options: `${pool} p95` },
-        properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'red', value: seconds }] } }],
+        properties: [
+          {
+            id: 'thresholds',
+            value: {
+              mode: 'absolute',
+              steps: [
+                { color: 'green', value: null },
+                { color: 'red', value: seconds },
+              ],
+            },
+          },
+        ],
       })),
     );
   });
@@ -254,7 +295,9 @@ describe('the poolscope dashboard', () => {
     const selector = 'job="api", env="prod"';
     const board = poolscopeDashboard(THRESHOLDS, { selector, targetSelector: 'job="api"' });
     const exprs = dashboardExpressions(board as unknown as GrafanaDashboard).map(({ expr }) => expr);
-    const queries = board.templating.list.flatMap((entry) => (typeof entry.query === 'object' ? [entry.query.query] : []));
+    const queries = board.templating.list.flatMap((entry) =>
+      typeof entry.query === 'object' ? [entry.query.query] : [],
+    );
     for (const text of [...exprs, ...queries].filter((text) => text.includes('poolscope_'))) {
       const selectors = text.match(/(?<![\w:])(?:[a-z_]+:)?poolscope_[a-z0-9_:]+\{[^}]*\}/g) ?? [];
       expect(selectors.length, text).toBeGreaterThan(0);

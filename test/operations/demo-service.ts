@@ -48,7 +48,10 @@ export async function startDemoService(env: Record<string, string> = {}, timeout
       child.kill('SIGKILL');
       reject(error);
     };
-    const timer = setTimeout(() => fail(new Error(`poolscope did not log its listening line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`poolscope did not log its listening line within ${timeoutMs} ms; stderr: ${stderr}`)),
+      timeoutMs,
+    );
     createInterface({ input: child.stdout! }).on('line', (text) => {
       let line: LogLine;
       try {

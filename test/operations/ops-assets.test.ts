@@ -16,7 +16,11 @@ const FILES = [ALERT_RULES_FILE, RECORDING_RULES_FILE, DASHBOARD_FILE];
 
 async function generate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/generate-ops-assets.mjs', ...args], { cwd: REPO });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['scripts/generate-ops-assets.mjs', ...args],
+      { cwd: REPO },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -39,12 +43,20 @@ describe('scripts/generate-ops-assets.mjs', () => {
   }, 30_000);
 
   it('passes --selector, --target-selector and --runbook-base-url to all three renderers, under --out', async () => {
-    const options = { selector: 'job="api", env="prod"', targetSelector: 'job="api"', runbookBaseUrl: 'https://wiki.example.com/runbooks/' };
+    const options = {
+      selector: 'job="api", env="prod"',
+      targetSelector: 'job="api"',
+      runbookBaseUrl: 'https://wiki.example.com/runbooks/',
+    };
     const result = await generate([
-      '--selector', options.selector,
-      '--target-selector', options.targetSelector,
-      '--runbook-base-url', options.runbookBaseUrl,
-      '--out', dir,
+      '--selector',
+      options.selector,
+      '--target-selector',
+      options.targetSelector,
+      '--runbook-base-url',
+      options.runbookBaseUrl,
+      '--out',
+      dir,
     ]);
     expect(result.code, result.stderr).toBe(0);
     const read = (file: string) => readFileSync(join(dir, file), 'utf8');

@@ -17,14 +17,22 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
   });
 
   it('promtool check rules accepts the recording and alerting rules', () => {
-    const result = run('promtool', ['check', 'rules', 'prometheus/rules/recording.yml', 'alerts/poolscope.rules.yml'], REPO);
+    const result = run(
+      'promtool',
+      ['check', 'rules', 'prometheus/rules/recording.yml', 'alerts/poolscope.rules.yml'],
+      REPO,
+    );
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('SUCCESS: 11 rules found');
   });
 
   it('promtool test rules passes every unit test in alerts/tests/', () => {
-    const files = readdirSync(join(REPO, 'alerts/tests')).filter((file) => file.endsWith('.yml')).map((file) => `alerts/tests/${file}`);
-    expect(files).toEqual(expect.arrayContaining(['alerts/tests/poolscope.rules.test.yml', 'alerts/tests/recording.test.yml']));
+    const files = readdirSync(join(REPO, 'alerts/tests'))
+      .filter((file) => file.endsWith('.yml'))
+      .map((file) => `alerts/tests/${file}`);
+    expect(files).toEqual(
+      expect.arrayContaining(['alerts/tests/poolscope.rules.test.yml', 'alerts/tests/recording.test.yml']),
+    );
     const result = run('promtool', ['test', 'rules', ...files], REPO);
     // The details of a failure go to stderr.
     expect(result.status, result.stdout + result.stderr).toBe(0);
@@ -43,7 +51,18 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
     ['', 'SomethingUnlabelled', 'poolscope-warning'],
   ])('routes severity=%s (%s) to %s', (severity, alertname, receiver) => {
     const labels = [`alertname=${alertname}`, 'pool=supabase', ...(severity ? [`severity=${severity}`] : [])];
-    const result = run('amtool', ['config', 'routes', 'test', '--config.file=alertmanager/alertmanager.yml', `--verify.receivers=${receiver}`, ...labels], REPO);
+    const result = run(
+      'amtool',
+      [
+        'config',
+        'routes',
+        'test',
+        '--config.file=alertmanager/alertmanager.yml',
+        `--verify.receivers=${receiver}`,
+        ...labels,
+      ],
+      REPO,
+    );
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(receiver);
   });

@@ -36,15 +36,33 @@ const counter = (perSecond: number) => (seconds: number) => Math.floor(seconds *
 /** A steady bad state per alert. Gauges that should hold "all along" dip once in 20 samples, as real ones do. */
 const SCENARIOS: Record<AlertName, Scenario> = {
   HighConnectionPoolUtilization: {
-    series: [{ metric: 'poolscope_pool_utilization_ratio', labels: { pool: 'supabase' }, value: (_, i) => (i % 20 === 7 ? 0.2 : 0.95) }],
+    series: [
+      {
+        metric: 'poolscope_pool_utilization_ratio',
+        labels: { pool: 'supabase' },
+        value: (_, i) => (i % 20 === 7 ? 0.2 : 0.95),
+      },
+    ],
     fires: { pool: 'supabase' },
   },
   ConnectionFailures: {
-    series: [{ metric: 'poolscope_pool_connection_errors_total', labels: { pool: 'supabase', reason: 'refused' }, value: counter(1 / 30) }],
+    series: [
+      {
+        metric: 'poolscope_pool_connection_errors_total',
+        labels: { pool: 'supabase', reason: 'refused' },
+        value: counter(1 / 30),
+      },
+    ],
     fires: { pool: 'supabase', reason: 'refused' },
   },
   PoolQueueBuildingUp: {
-    series: [{ metric: 'poolscope_pool_pending_requests', labels: { pool: 'openai' }, value: (_, i) => (i % 20 === 5 ? 0 : 3) }],
+    series: [
+      {
+        metric: 'poolscope_pool_pending_requests',
+        labels: { pool: 'openai' },
+        value: (_, i) => (i % 20 === 5 ? 0 : 3),
+      },
+    ],
     fires: { pool: 'openai' },
   },
   PoolAcquireTimeouts: {
@@ -53,8 +71,16 @@ const SCENARIOS: Record<AlertName, Scenario> = {
   },
   HighErrorRatio: {
     series: [
-      { metric: 'poolscope_request_failures_total', labels: { pool: 'supabase', operation: 'select', reason: 'http_5xx' }, value: counter(1 / 6) },
-      { metric: 'poolscope_request_duration_seconds_count', labels: { pool: 'supabase', operation: 'select', outcome: 'success' }, value: counter(1 / 6) },
+      {
+        metric: 'poolscope_request_failures_total',
+        labels: { pool: 'supabase', operation: 'select', reason: 'http_5xx' },
+        value: counter(1 / 6),
+      },
+      {
+        metric: 'poolscope_request_duration_seconds_count',
+        labels: { pool: 'supabase', operation: 'select', outcome: 'success' },
+        value: counter(1 / 6),
+      },
     ],
     fires: { pool: 'supabase' },
   },
@@ -62,7 +88,11 @@ const SCENARIOS: Record<AlertName, Scenario> = {
     series: [
       { metric: 'poolscope_request_duration_seconds_bucket', labels: { pool: 'pinecone', le: '1' }, value: () => 0 },
       { metric: 'poolscope_request_duration_seconds_bucket', labels: { pool: 'pinecone', le: '5' }, value: counter(1) },
-      { metric: 'poolscope_request_duration_seconds_bucket', labels: { pool: 'pinecone', le: '+Inf' }, value: counter(1) },
+      {
+        metric: 'poolscope_request_duration_seconds_bucket',
+        labels: { pool: 'pinecone', le: '+Inf' },
+        value: counter(1),
+      },
     ],
     fires: { pool: 'pinecone' },
   },
@@ -70,7 +100,11 @@ const SCENARIOS: Record<AlertName, Scenario> = {
     series: [
       { metric: 'poolscope_ratelimit_remaining', labels: { pool: 'openai', limit_type: 'tokens' }, value: () => 500 },
       { metric: 'poolscope_ratelimit_limit', labels: { pool: 'openai', limit_type: 'tokens' }, value: () => 10_000 },
-      { metric: 'poolscope_request_duration_seconds_count', labels: { pool: 'openai', operation: 'chat.completions', outcome: 'success' }, value: counter(1) },
+      {
+        metric: 'poolscope_request_duration_seconds_count',
+        labels: { pool: 'openai', operation: 'chat.completions', outcome: 'success' },
+        value: counter(1),
+      },
     ],
     fires: { pool: 'openai', limit_type: 'tokens' },
   },
@@ -92,7 +126,13 @@ const SCENARIOS: Record<AlertName, Scenario> = {
   },
   PostgresConnectionLeak: {
     // Exported at 0 from the pool's creation; one leak at 20 m.
-    series: [{ metric: 'poolscope_pool_leaks_total', labels: { pool: 'postgres' }, value: (seconds) => (seconds >= 20 * 60 ? 1 : 0) }],
+    series: [
+      {
+        metric: 'poolscope_pool_leaks_total',
+        labels: { pool: 'postgres' },
+        value: (seconds) => (seconds >= 20 * 60 ? 1 : 0),
+      },
+    ],
     fires: { pool: 'postgres' },
   },
 };
@@ -100,7 +140,12 @@ const SCENARIOS: Record<AlertName, Scenario> = {
 function seriesText({ metric, labels, value }: Series, interval: number): { series: string; values: string } {
   const all = { ...at, ...labels };
   const values = Array.from({ length: (MINUTES * 60) / interval + 1 }, (_, i) => value(i * interval, i));
-  return { series: `${metric}{${Object.entries(all).map(([k, v]) => `${k}="${v}"`).join(',')}}`, values: values.join(' ') };
+  return {
+    series: `${metric}{${Object.entries(all)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',')}}`,
+    values: values.join(' '),
+  };
 }
 
 const work = mkdtempSync(join(tmpdir(), 'poolscope-intervals-'));
@@ -141,7 +186,13 @@ describe.skipIf(!available)('every alert fires at a 15 s and at a 1 m scrape int
   });
 
   it('keeps every range of every rule at four or more scrapes of 1 m', () => {
-    const ranges = alertRules().flatMap((rule) => [...rule.expr.matchAll(/\[(\d+)([smh])\]/g)].map((m) => ({ alert: rule.alert, range: m[0], seconds: Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] })));
+    const ranges = alertRules().flatMap((rule) =>
+      [...rule.expr.matchAll(/\[(\d+)([smh])\]/g)].map((m) => ({
+        alert: rule.alert,
+        range: m[0],
+        seconds: Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'],
+      })),
+    );
     expect(ranges.length).toBeGreaterThan(0);
     expect(ranges.filter((r) => r.seconds < 4 * 60)).toEqual([]);
   });

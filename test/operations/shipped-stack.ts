@@ -44,7 +44,8 @@ export function testAlertmanagerConfig(url: string): unknown {
   };
   shorten(config.route);
   for (const receiver of config.receivers) {
-    for (const webhook of receiver.webhook_configs ?? []) webhook.url = new URL(new URL(webhook.url).pathname, url).href;
+    for (const webhook of receiver.webhook_configs ?? [])
+      webhook.url = new URL(new URL(webhook.url).pathname, url).href;
   }
   return config;
 }
@@ -59,10 +60,15 @@ export const E2E_SATURATION_WINDOW = '2s';
  */
 export function alertRulesWithShortFor(): string {
   const shipped = readRepoFile('alerts/poolscope.rules.yml');
-  if (shipped !== renderAlertRules()) throw new Error('alerts/poolscope.rules.yml is not what src/health generates: regenerate it');
+  if (shipped !== renderAlertRules())
+    throw new Error('alerts/poolscope.rules.yml is not what src/health generates: regenerate it');
   const short = { window: E2E_SATURATION_WINDOW };
   const rules = parse(
-    renderAlertRules({ ...THRESHOLDS, utilization: { ...THRESHOLDS.utilization, ...short }, queue: { ...THRESHOLDS.queue, ...short } }),
+    renderAlertRules({
+      ...THRESHOLDS,
+      utilization: { ...THRESHOLDS.utilization, ...short },
+      queue: { ...THRESHOLDS.queue, ...short },
+    }),
   ) as { groups: Array<{ rules: Array<{ for?: string }> }> };
   for (const group of rules.groups) for (const rule of group.rules) rule.for = '0s';
   return stringify(rules);

@@ -49,7 +49,11 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     at.spawn = Date.now();
     if (built) console.log(`built dist in ${at.spawn - at.buildStart} ms`);
     // HEALTH_INTERVAL_SECONDS=1: upstream_up and the health-check histogram move every second, like the scrapes.
-    const starting = startDemoService({ HEALTH_INTERVAL_SECONDS: '1', LOG_LEVEL: 'info', DATABASE_URL: testDatabaseUrl() }).then((started) => {
+    const starting = startDemoService({
+      HEALTH_INTERVAL_SECONDS: '1',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: testDatabaseUrl(),
+    }).then((started) => {
       at.listening = Date.now();
       return (service = started);
     });
@@ -62,7 +66,8 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
   afterAll(async () => {
     await stack?.stop();
     const code = await service?.stop();
-    if (code !== undefined && code !== 0) console.warn(`poolscope exited ${code} on SIGTERM; stderr: ${service.stderr()}`);
+    if (code !== undefined && code !== 0)
+      console.warn(`poolscope exited ${code} on SIGTERM; stderr: ${service.stderr()}`);
     if (at.webhook) {
       console.log(
         `live e2e: spawn → listening ${since('listening')} ms, → Prometheus and Alertmanager ready ${since('stackReady')} ms, ` +
@@ -84,9 +89,16 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
 
   it('scrapes the service (up == 1) and loads every recording and alerting rule', async () => {
     await firstScrape();
-    const rules = await stack.prometheus.api<{ groups: Array<{ rules: Array<{ name: string; type: string; health: string }> }> }>('rules');
+    const rules = await stack.prometheus.api<{
+      groups: Array<{ rules: Array<{ name: string; type: string; health: string }> }>;
+    }>('rules');
     const loaded = rules.groups.flatMap((group) => group.rules);
-    expect(loaded.filter((rule) => rule.type === 'recording').map((rule) => rule.name).sort()).toEqual([...recordingRuleNames()].sort());
+    expect(
+      loaded
+        .filter((rule) => rule.type === 'recording')
+        .map((rule) => rule.name)
+        .sort(),
+    ).toEqual([...recordingRuleNames()].sort());
     expect(loaded.filter((rule) => rule.type === 'alerting').map((rule) => rule.name)).toEqual([...ALERT_NAMES]);
     expect(loaded.filter((rule) => rule.health === 'err')).toEqual([]);
   }, 30_000);
@@ -97,12 +109,16 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(exposition).toMatch(/^poolscope_build_info\{version="[^"]+",mode="demo"\} 1$/m);
     const result = run('promtool', ['check', 'metrics'], undefined, exposition);
     // Lint findings go to stderr, with exit code 3.
-    expect({ status: result.status, findings: (result.stdout + result.stderr).trim() }).toEqual({ status: 0, findings: '' });
+    expect({ status: result.status, findings: (result.stdout + result.stderr).trim() }).toEqual({
+      status: 0,
+      findings: '',
+    });
   });
 
-  it('offers the demo\'s pools in $pool, and its Postgres pool in $db_pool', async () => {
+  it("offers the demo's pools in $pool, and its Postgres pool in $db_pool", async () => {
     await firstScrape();
-    const values = async (metric: string) => (await stack.prometheus.api<string[]>(`label/pool/values?match[]=${encodeURIComponent(metric)}`)).sort();
+    const values = async (metric: string) =>
+      (await stack.prometheus.api<string[]>(`label/pool/values?match[]=${encodeURIComponent(metric)}`)).sort();
     expect(await values('poolscope_pool_connections_max')).toEqual(DEMO_POOLS);
     await waitUntil(async () => (await values('poolscope_pool_connection_usage_seconds_count')).length > 0, {
       timeoutMs: 10_000,
@@ -114,19 +130,28 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
   it('returns data for every recording rule', async () => {
     await firstScrape();
     const names = recordingRuleNames();
-    expect(Object.keys(NO_DEMO_DATA).filter((name) => !names.includes(name)), 'exemptions name existing rules').toEqual([]);
+    expect(
+      Object.keys(NO_DEMO_DATA).filter((name) => !names.includes(name)),
+      'exemptions name existing rules',
+    ).toEqual([]);
     let empty: string[] = names;
     await waitUntil(
       async () => {
-        const results = await Promise.all(names.map(async (name) => [name, hasData(await stack.prometheus.query(name))] as const));
+        const results = await Promise.all(
+          names.map(async (name) => [name, hasData(await stack.prometheus.query(name))] as const),
+        );
         empty = results.filter(([, data]) => !data).map(([name]) => name);
         return empty.length === 0;
       },
-      { timeoutMs: 25_000, what: 'every recording rule to return data', describe: () => `still empty: ${empty.join(', ')}` },
+      {
+        timeoutMs: 25_000,
+        what: 'every recording rule to return data',
+        describe: () => `still empty: ${empty.join(', ')}`,
+      },
     );
   }, 30_000);
 
-  it('returns data for every dashboard panel query, with $job and $pool at All, $instance at the demo\'s replica and $db_pool at the database pools', async () => {
+  it("returns data for every dashboard panel query, with $job and $pool at All, $instance at the demo's replica and $db_pool at the database pools", async () => {
     await firstScrape();
     const databasePools = await stack.prometheus.api<string[]>(
       `label/pool/values?match[]=${encodeURIComponent('poolscope_pool_connection_usage_seconds_count')}`,
@@ -146,11 +171,17 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     let empty: string[] = [];
     await waitUntil(
       async () => {
-        const data = await Promise.all(expressions.map(async ({ expr }) => hasData(await stack.prometheus.query(expr))));
+        const data = await Promise.all(
+          expressions.map(async ({ expr }) => hasData(await stack.prometheus.query(expr))),
+        );
         empty = expressions.filter((_, i) => !data[i]).map(({ panel, expr }) => `${panel}: ${expr}`);
         return empty.length === 0;
       },
-      { timeoutMs: 25_000, what: 'every panel query to return data', describe: () => `still empty:\n${empty.join('\n')}` },
+      {
+        timeoutMs: 25_000,
+        what: 'every panel query to return data',
+        describe: () => `still empty:\n${empty.join('\n')}`,
+      },
     );
     for (const { panel, expr } of dashboardExpressions().filter(({ expr }) => exempt(expr))) {
       console.log(`not proven live: ${panel} — ${NO_DEMO_DATA[exempt(expr)!]}`);
@@ -161,7 +192,8 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     // The first burst (supabase, 24 requests on 4 connections, ~3.5 s) may come before the first scrape; the
     // next (openai, on 3) comes ~20 s after listening.
     const notification = await stack.webhook.waitFor(
-      (n) => n.body.status === 'firing' && n.body.alerts.some((a) => a.labels.alertname === 'HighConnectionPoolUtilization'),
+      (n) =>
+        n.body.status === 'firing' && n.body.alerts.some((a) => a.labels.alertname === 'HighConnectionPoolUtilization'),
       Math.max(1_000, at.listening! + 40_000 - Date.now()),
     );
     at.webhook = notification.receivedAt;
@@ -172,7 +204,13 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(notification.path).toBe('/warning');
     expect(notification.body.receiver).toBe('poolscope-warning');
     expect(notification.body.groupLabels).toEqual({ alertname: 'HighConnectionPoolUtilization', pool });
-    expect(alert.labels).toEqual({ alertname: 'HighConnectionPoolUtilization', severity: 'warning', job: 'poolscope', instance: service.target, pool });
+    expect(alert.labels).toEqual({
+      alertname: 'HighConnectionPoolUtilization',
+      severity: 'warning',
+      job: 'poolscope',
+      instance: service.target,
+      pool,
+    });
     // A demo pool is small (3 or 4 connections): above 80 % means all of them.
     expect(alert.annotations).toEqual({
       summary: `Connection pool ${pool} is more than 80% utilized`,
@@ -185,12 +223,21 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
 
   it('delivers PoolQueueBuildingUp of the same burst as its own notification, with the requests waiting', async () => {
     const notification = await stack.webhook.waitFor(
-      (n) => n.body.status === 'firing' && n.body.groupLabels.alertname === 'PoolQueueBuildingUp' && n.body.groupLabels.pool === alertedPool,
+      (n) =>
+        n.body.status === 'firing' &&
+        n.body.groupLabels.alertname === 'PoolQueueBuildingUp' &&
+        n.body.groupLabels.pool === alertedPool,
       Math.max(1_000, at.listening! + 40_000 - Date.now()),
     );
     const [alert] = notification.body.alerts;
     expect(notification.body.receiver).toBe('poolscope-warning');
-    expect(alert?.labels).toEqual({ alertname: 'PoolQueueBuildingUp', severity: 'warning', job: 'poolscope', instance: service.target, pool: alertedPool });
+    expect(alert?.labels).toEqual({
+      alertname: 'PoolQueueBuildingUp',
+      severity: 'warning',
+      job: 'poolscope',
+      instance: service.target,
+      pool: alertedPool,
+    });
     // 24 requests on 3 or 4 connections: up to ~20 waiting, whatever the scrape caught.
     expect(alert?.annotations.summary).toBe(`Requests keep queueing in pool ${alertedPool}`);
     expect(alert?.annotations.description).toMatch(
@@ -204,10 +251,13 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
 
   it('scrapes the service without a single failure and connects to every demo upstream without one: no PoolscopeTargetDown or ConnectionFailures, ever', async () => {
     await firstScrape();
-    await waitUntil(async () => (await stack.prometheus.query('poolscope_upstream_up')).length === CHECKED_POOLS.length, {
-      timeoutMs: 10_000,
-      what: 'a health check of every demo upstream',
-    });
+    await waitUntil(
+      async () => (await stack.prometheus.query('poolscope_upstream_up')).length === CHECKED_POOLS.length,
+      {
+        timeoutMs: 10_000,
+        what: 'a health check of every demo upstream',
+      },
+    );
     // Every rule has been evaluated every second with `for: 0s` since the first scrape, and ALERTS keeps every
     // alert that fired, so a count over the whole run catches one that came and went.
     // Not UpstreamDown: health checks skip the pool's queue (pool.probe), but a burst slows the simulator to 600 ms
@@ -220,6 +270,8 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     expect(await stack.prometheus.query(`min_over_time(up{job="poolscope"}[${seconds}s]) == 1`)).toHaveLength(1);
     // Each upstream passed a health check during the run.
     const up = await stack.prometheus.query(`max_over_time(poolscope_upstream_up[${seconds}s])`);
-    expect(up.map((sample) => [sample.metric.pool, sample.value[1]]).sort()).toEqual(CHECKED_POOLS.map((pool) => [pool, '1']));
+    expect(up.map((sample) => [sample.metric.pool, sample.value[1]]).sort()).toEqual(
+      CHECKED_POOLS.map((pool) => [pool, '1']),
+    );
   });
 });

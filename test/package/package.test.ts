@@ -21,7 +21,17 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -51,8 +61,12 @@ const SNIPPETS = [
 ] as const;
 type SnippetName = (typeof SNIPPETS)[number]['name'];
 
-const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
-const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string }>;
+};
+const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  peerDependencies: Record<string, string>;
+};
 
 /** `name@<the version package-lock.json has>`: what `npm ci` put in the cache. */
 function locked(name: string): string {
@@ -64,7 +78,11 @@ function locked(name: string): string {
 /** npm, without the npm_* variables of an enclosing `npm run` (they would configure the inner npm). */
 async function npm(args: string[], cwd: string): Promise<string> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
-  const { stdout } = await run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], { cwd, env, maxBuffer: 64 << 20 });
+  const { stdout } = await run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd,
+    env,
+    maxBuffer: 64 << 20,
+  });
   return stdout;
 }
 
@@ -75,7 +93,10 @@ function writeJson(path: string, value: unknown): void {
 
 /** A copy of the working tree as git sees it (tracked and new files, nothing ignored: no dist, no node_modules). */
 async function cloneWorkingTree(target: string): Promise<void> {
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, maxBuffer: 64 << 20 });
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO,
+    maxBuffer: 64 << 20,
+  });
   for (const file of stdout.split('\0').filter(Boolean)) {
     if (!existsSync(join(REPO, file))) continue; // deleted in the work tree, not yet in git
     mkdirSync(dirname(join(target, file)), { recursive: true });
@@ -109,9 +130,13 @@ async function installApp(dir: string, tarball: string): Promise<void> {
     private: true,
     type: 'module',
     dependencies: Object.fromEntries(
-      ['express', '@supabase/supabase-js', 'openai', '@pinecone-database/pinecone', 'pg'].map((name) => [name, locked(name)]).concat([['poolscope', `file:${tarball}`]]),
+      ['express', '@supabase/supabase-js', 'openai', '@pinecone-database/pinecone', 'pg']
+        .map((name) => [name, locked(name)])
+        .concat([['poolscope', `file:${tarball}`]]),
     ),
-    devDependencies: Object.fromEntries(['@types/express', '@types/node', '@types/pg'].map((name) => [name, locked(name)])),
+    devDependencies: Object.fromEntries(
+      ['@types/express', '@types/node', '@types/pg'].map((name) => [name, locked(name)]),
+    ),
   });
   await npm(['install'], dir);
   for (const file of readdirSync(HARNESS)) cpSync(join(HARNESS, file), join(dir, file));
@@ -129,7 +154,10 @@ async function installApp(dir: string, tarball: string): Promise<void> {
     },
     include: ['snippets', 'globals.d.ts'],
   });
-  writeJson(join(dir, 'tsconfig.dom.json'), { extends: './tsconfig.json', compilerOptions: { lib: ['ES2023', 'DOM'], noEmit: true } });
+  writeJson(join(dir, 'tsconfig.dom.json'), {
+    extends: './tsconfig.json',
+    compilerOptions: { lib: ['ES2023', 'DOM'], noEmit: true },
+  });
 }
 
 /** The tsconfigs of the app: Node's globals only, and with lib DOM too (both are common). */
@@ -139,7 +167,10 @@ const TSCONFIGS = ['tsconfig.json', 'tsconfig.dom.json'] as const;
 async function tsc(dir: string, config: string): Promise<{ code: number; output: string }> {
   return run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', config], { cwd: dir }).then(
     ({ stdout }) => ({ code: 0, output: stdout }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? 1, output: `${error.stdout ?? ''}${error.stderr ?? ''}` }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: error.code ?? 1,
+      output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
+    }),
   );
 }
 
@@ -167,7 +198,11 @@ async function installImageLayout(dir: string, tarball: Promise<Packed>): Promis
   const app = join(dir, 'app');
   const installSdks = npm(['install', '--omit=dev', '--no-package-lock'], sdks);
   const { tarball: file } = await tarball;
-  writeJson(join(app, 'package.json'), { name: 'poolscope-image', private: true, dependencies: { poolscope: `file:${file}` } });
+  writeJson(join(app, 'package.json'), {
+    name: 'poolscope-image',
+    private: true,
+    dependencies: { poolscope: `file:${file}` },
+  });
   await Promise.all([installSdks, npm(['install', '--omit=dev'], app)]);
 }
 
@@ -181,9 +216,18 @@ const TYPINGS = [
   { name: 'lockfile SDKs, @types/node 22', dir: 'types-node22', sdks: 'locked', typesNode: '22' },
 ] as const;
 // The newest majors, named: on Node 20 npm would otherwise pick the newest versions whose engines fit (openai 6).
-const NEWEST_SDKS: Record<string, string> = { openai: '^7', '@supabase/supabase-js': '^2.110.0', '@pinecone-database/pinecone': '^9', pg: '^8' };
+const NEWEST_SDKS: Record<string, string> = {
+  openai: '^7',
+  '@supabase/supabase-js': '^2.110.0',
+  '@pinecone-database/pinecone': '^9',
+  pg: '^8',
+};
 
-async function typecheckApp(dir: string, tarball: Promise<Packed>, typing: (typeof TYPINGS)[number]): Promise<Record<(typeof TSCONFIGS)[number], { code: number; output: string }>> {
+async function typecheckApp(
+  dir: string,
+  tarball: Promise<Packed>,
+  typing: (typeof TYPINGS)[number],
+): Promise<Record<(typeof TSCONFIGS)[number], { code: number; output: string }>> {
   const sdks = ['@supabase/supabase-js', 'openai', '@pinecone-database/pinecone', 'pg'];
   const { tarball: file } = await tarball;
   writeJson(join(dir, 'package.json'), {
@@ -195,7 +239,11 @@ async function typecheckApp(dir: string, tarball: Promise<Packed>, typing: (type
       express: locked('express'),
       poolscope: `file:${file}`,
     },
-    devDependencies: { '@types/express': locked('@types/express'), '@types/pg': locked('@types/pg'), '@types/node': `^${typing.typesNode}` },
+    devDependencies: {
+      '@types/express': locked('@types/express'),
+      '@types/pg': locked('@types/pg'),
+      '@types/node': `^${typing.typesNode}`,
+    },
   });
   await npm(['install', '--engine-strict=false'], dir);
   mkdirSync(join(dir, 'snippets'), { recursive: true });
@@ -205,9 +253,23 @@ async function typecheckApp(dir: string, tarball: Promise<Packed>, typing: (type
   }
   cpSync(join(REPO, 'test/types/fetch.ts'), join(dir, 'snippets/fetch.ts'));
   cpSync(join(HARNESS, 'globals.d.ts'), join(dir, 'globals.d.ts'));
-  const base = { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], strict: true, skipLibCheck: false, noEmit: true };
-  writeJson(join(dir, 'tsconfig.json'), { compilerOptions: { ...base, lib: ['ES2023'] }, include: ['snippets', 'globals.d.ts'] });
-  writeJson(join(dir, 'tsconfig.dom.json'), { extends: './tsconfig.json', compilerOptions: { lib: ['ES2023', 'DOM'] } });
+  const base = {
+    target: 'ES2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    types: ['node'],
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+  };
+  writeJson(join(dir, 'tsconfig.json'), {
+    compilerOptions: { ...base, lib: ['ES2023'] },
+    include: ['snippets', 'globals.d.ts'],
+  });
+  writeJson(join(dir, 'tsconfig.dom.json'), {
+    extends: './tsconfig.json',
+    compilerOptions: { lib: ['ES2023', 'DOM'] },
+  });
   const [plain, dom] = await Promise.all(TSCONFIGS.map((config) => tsc(dir, config)));
   return { 'tsconfig.json': plain!, 'tsconfig.dom.json': dom! };
 }
@@ -215,7 +277,10 @@ async function typecheckApp(dir: string, tarball: Promise<Packed>, typing: (type
 /** The installed versions an app resolved, for the test's name in a failure. */
 function installedVersions(dir: string): string {
   return ['openai', '@supabase/supabase-js', '@pinecone-database/pinecone', '@types/node']
-    .map((name) => `${name}@${(JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`)
+    .map(
+      (name) =>
+        `${name}@${(JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`,
+    )
     .join(' ');
 }
 
@@ -257,7 +322,11 @@ beforeAll(async () => {
   const [plain, dom] = await Promise.all(TSCONFIGS.map((config) => tsc(app, config)));
   typecheck = { 'tsconfig.json': plain!, 'tsconfig.dom.json': dom! };
 
-  [supabase, openai, pinecone] = await Promise.all([startSupabaseSimulator(), startOpenAISimulator(), startPineconeSimulators()]);
+  [supabase, openai, pinecone] = await Promise.all([
+    startSupabaseSimulator(),
+    startOpenAISimulator(),
+    startPineconeSimulators(),
+  ]);
   billing = await startCountingServer((req: http.IncomingMessage, res: http.ServerResponse) => {
     billingRequests.push({ url: req.url, authorization: req.headers.authorization });
     req.resume();
@@ -270,7 +339,9 @@ beforeAll(async () => {
   await client.connect();
   try {
     await client.query(`CREATE SCHEMA ${schema}`);
-    await client.query(`CREATE TABLE ${schema}.uploads (id serial PRIMARY KEY, name text NOT NULL, owner text NOT NULL)`);
+    await client.query(
+      `CREATE TABLE ${schema}.uploads (id serial PRIMARY KEY, name text NOT NULL, owner text NOT NULL)`,
+    );
     await client.query(`INSERT INTO ${schema}.uploads (name, owner) VALUES ('a.pdf', 'owner-1'), ('b.pdf', 'owner-2')`);
   } finally {
     await client.end();
@@ -343,7 +414,11 @@ function start(command: string, args: string[], cwd: string, env: NodeJS.Process
 }
 
 /** Runs a compiled snippet with the harness; resolves once it has run to its end (or rejects with its error). */
-async function runSnippet(name: SnippetName, env: Record<string, string>, substitutions: Record<string, string> = {}): Promise<Process> {
+async function runSnippet(
+  name: SnippetName,
+  env: Record<string, string>,
+  substitutions: Record<string, string> = {},
+): Promise<Process> {
   let code = readFileSync(join(app, 'out/snippets', `${name}.js`), 'utf8');
   for (const [example, local] of Object.entries(substitutions)) code = code.replaceAll(example, local);
   const file = join(app, 'run', `${name}.js`);
@@ -359,7 +434,10 @@ async function runSnippet(name: SnippetName, env: Record<string, string>, substi
 async function exitsByItself(proc: Process, ms = 15_000): Promise<number | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the snippet ran to its end but its process did not exit within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`the snippet ran to its end but its process did not exit within ${ms} ms`)),
+      ms,
+    );
   });
   try {
     return (await Promise.race([proc.exit, timeout])).code;
@@ -370,21 +448,42 @@ async function exitsByItself(proc: Process, ms = 15_000): Promise<number | null>
 
 describe('the packed tarball', () => {
   it('ships the built library, the bin, the LICENSE and the operations assets, built by prepack', () => {
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/bin/poolscope.js', 'dist/simulators/index.js', 'LICENSE', 'README.md', 'alerts/poolscope.rules.yml', 'docs/runbooks/UpstreamDown.md']) {
+    for (const file of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/bin/poolscope.js',
+      'dist/simulators/index.js',
+      'LICENSE',
+      'README.md',
+      'alerts/poolscope.rules.yml',
+      'docs/runbooks/UpstreamDown.md',
+    ]) {
       expect(packed.files, file).toContain(file);
     }
   });
 
   it('ships no sources, tests, benchmarks or scripts: only dist/, the docs and the assets', () => {
     const roots = new Set(packed.files.map((file) => file.split('/')[0]));
-    expect([...roots].sort()).toEqual(['LICENSE', 'README.md', 'alertmanager', 'alerts', 'dist', 'docs', 'grafana', 'package.json', 'prometheus']);
+    expect([...roots].sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'alertmanager',
+      'alerts',
+      'dist',
+      'docs',
+      'grafana',
+      'package.json',
+      'prometheus',
+    ]);
     expect(packed.files.filter((file) => /\.test\.|^alerts\/tests\//.test(file))).toEqual([]);
     // dist/ is src/ compiled, the demo's simulators (dist/simulators) included: nothing of test/ is built.
     expect(packed.files.filter((file) => /^dist\/(src|test)\//.test(file))).toEqual([]);
   });
 
   it('installs the poolscope bin, which runs by itself (its shebang, no shell)', async () => {
-    const { version } = JSON.parse(readFileSync(join(app, 'node_modules/poolscope/package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(app, 'node_modules/poolscope/package.json'), 'utf8')) as {
+      version: string;
+    };
     const { stdout } = await run(join(app, 'node_modules/.bin/poolscope'), ['--version'], { cwd: app });
     expect(stdout).toBe(`${version}\n`);
   });
@@ -393,7 +492,10 @@ describe('the packed tarball', () => {
     const maps = packed.files.filter((file) => file.endsWith('.js.map'));
     expect(maps.length).toBeGreaterThan(0);
     for (const file of maps) {
-      const map = JSON.parse(readFileSync(join(app, 'node_modules/poolscope', file), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+      const map = JSON.parse(readFileSync(join(app, 'node_modules/poolscope', file), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
       expect(map.sourcesContent?.length, file).toBe(map.sources.length);
     }
   });
@@ -403,7 +505,8 @@ describe('the packed tarball', () => {
     for (const doc of packed.files.filter((file) => file.endsWith('.md'))) {
       for (const target of relativeLinks(readFileSync(join(app, 'node_modules/poolscope', doc), 'utf8'))) {
         const path = posix.normalize(posix.join(posix.dirname(doc), decodeURI(target))).replace(/\/$/, '');
-        if (!packed.files.some((file) => file === path || file.startsWith(`${path}/`))) broken.push(`${doc}: ${target}`);
+        if (!packed.files.some((file) => file === path || file.startsWith(`${path}/`)))
+          broken.push(`${doc}: ${target}`);
       }
     }
     expect(broken).toEqual([]);
@@ -411,22 +514,29 @@ describe('the packed tarball', () => {
 });
 
 describe("the docs' snippets, in an app that installed the tarball", () => {
-  it.each(TSCONFIGS)('type-check with tsc -p %s (module and moduleResolution nodenext, strict) against the installed package', (config) => {
-    expect(ourErrors(typecheck[config].output)).toEqual([]);
-    expect(existsSync(join(app, 'out/snippets'))).toBe(true);
-  });
+  it.each(TSCONFIGS)(
+    'type-check with tsc -p %s (module and moduleResolution nodenext, strict) against the installed package',
+    (config) => {
+      expect(ourErrors(typecheck[config].output)).toEqual([]);
+      expect(existsSync(join(app, 'out/snippets'))).toBe(true);
+    },
+  );
 
-  it.each(TYPINGS.map((typing, i) => [typing.name, i] as const))('type-check, pool.fetch included, with the %s, with and without lib DOM', (_name, i) => {
-    const dir = join(work, TYPINGS[i]!.dir);
-    const versions = installedVersions(dir);
-    if (TYPINGS[i]!.sdks === 'newest') {
-      // The majors that need Node 22 (typings do not: they type-check on any Node).
-      expect(Number(/openai@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(7);
-      expect(Number(/pinecone@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(9);
-    }
-    expect(versions).toContain(`@types/node@${TYPINGS[i]!.typesNode}.`);
-    for (const config of TSCONFIGS) expect(ourErrors(typings[i]![config].output), `${config}: ${installedVersions(dir)}`).toEqual([]);
-  });
+  it.each(TYPINGS.map((typing, i) => [typing.name, i] as const))(
+    'type-check, pool.fetch included, with the %s, with and without lib DOM',
+    (_name, i) => {
+      const dir = join(work, TYPINGS[i]!.dir);
+      const versions = installedVersions(dir);
+      if (TYPINGS[i]!.sdks === 'newest') {
+        // The majors that need Node 22 (typings do not: they type-check on any Node).
+        expect(Number(/openai@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(7);
+        expect(Number(/pinecone@(\d+)/.exec(versions)?.[1]), versions).toBeGreaterThanOrEqual(9);
+      }
+      expect(versions).toContain(`@types/node@${TYPINGS[i]!.typesNode}.`);
+      for (const config of TSCONFIGS)
+        expect(ourErrors(typings[i]![config].output), `${config}: ${installedVersions(dir)}`).toEqual([]);
+    },
+  );
 
   it('README "Use it in your app" runs against the simulators and serves the pools\' metrics', async () => {
     const proc = await runSnippet('use-it-in-your-app', {
@@ -478,9 +588,19 @@ describe('the Docker image layout, without Docker', () => {
       process.execPath,
       ['node_modules/poolscope/dist/bin/poolscope.js'],
       join(image, 'app'),
-      cleanEnv({ NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', NODE_PATH: join(image, 'sdks/node_modules'), DATABASE_URL, MONITORING_TOKEN: TOKEN }),
+      cleanEnv({
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        NODE_PATH: join(image, 'sdks/node_modules'),
+        DATABASE_URL,
+        MONITORING_TOKEN: TOKEN,
+      }),
     );
-    const listening = await service.line((line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'), 'the listening line');
+    const listening = await service.line(
+      (line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'),
+      'the listening line',
+    );
     const metrics = await (await fetch(`${String(listening.url)}/metrics`)).text();
     expect(metrics).toMatch(/^poolscope_pool_connections_max\{[^}]*pool="postgres"[^}]*\} \d+$/m);
     service.child.kill('SIGTERM');
@@ -549,10 +669,14 @@ await getClients().close();
       join(image, 'app'),
       cleanEnv({ HOST: '127.0.0.1', PORT: '0', NODE_PATH: onlyOpenAIPath(), POOLSCOPE_MODE: 'demo' }),
     );
-    const listening = await service.line((line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'), 'the listening line');
+    const listening = await service.line(
+      (line) => typeof line.msg === 'string' && line.msg.startsWith('poolscope listening'),
+      'the listening line',
+    );
     await service.line((line) => line.package === '@supabase/supabase-js', 'the warning that Supabase gets no traffic');
     const served = async () => (await fetch(`${String(listening.url)}/metrics`)).text();
-    const openaiSuccesses = /^poolscope_request_duration_seconds_count\{[^}]*pool="openai"[^}]*outcome="success"[^}]*\} [1-9]/m;
+    const openaiSuccesses =
+      /^poolscope_request_duration_seconds_count\{[^}]*pool="openai"[^}]*outcome="success"[^}]*\} [1-9]/m;
     await vi.waitFor(async () => expect(await served()).toMatch(openaiSuccesses), { timeout: 15_000, interval: 100 });
     const metrics = await served();
     for (const pool of ['supabase', 'openai', 'pinecone_control']) {

@@ -31,9 +31,13 @@ function newestSource(dir: string): number {
  */
 export async function buildIfStale(): Promise<boolean> {
   const sources = Math.max(...SOURCES.map((dir) => newestSource(join(REPO, dir))));
-  const fresh = ARTEFACTS.every((file) => existsSync(join(REPO, file)) && statSync(join(REPO, file)).mtimeMs >= sources);
+  const fresh = ARTEFACTS.every(
+    (file) => existsSync(join(REPO, file)) && statSync(join(REPO, file)).mtimeMs >= sources,
+  );
   if (fresh) return false;
-  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: REPO });
+  await promisify(execFile)(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    cwd: REPO,
+  });
   return true;
 }
 
@@ -41,7 +45,11 @@ export async function buildIfStale(): Promise<boolean> {
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(SUPABASE_|OPENAI_|PINECONE_|DATABASE_|POOL_PROFILE|POOLSCOPE_|MONITORING_TOKEN|METRICS_AUTH|HEALTH_|SHUTDOWN_|HOST$|PORT$|LOG_LEVEL)/.test(key)) {
+    if (
+      !/^(SUPABASE_|OPENAI_|PINECONE_|DATABASE_|POOL_PROFILE|POOLSCOPE_|MONITORING_TOKEN|METRICS_AUTH|HEALTH_|SHUTDOWN_|HOST$|PORT$|LOG_LEVEL)/.test(
+        key,
+      )
+    ) {
       env[key] = value;
     }
   }

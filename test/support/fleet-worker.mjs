@@ -19,7 +19,14 @@ const pools = Object.fromEntries(
       registry,
       retry: false,
       timeouts: { acquireMs: p.acquireMs ?? 10_000 },
-      fleet: { redis: config.redis, key: p.key, maxConcurrent: p.cap, leaseMs: p.leaseMs, onUnavailable: p.onUnavailable ?? 'local', logger },
+      fleet: {
+        redis: config.redis,
+        key: p.key,
+        maxConcurrent: p.cap,
+        leaseMs: p.leaseMs,
+        onUnavailable: p.onUnavailable ?? 'local',
+        logger,
+      },
     }),
   ]),
 );

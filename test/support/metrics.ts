@@ -5,7 +5,11 @@ import type { Registry } from 'prom-client';
  * expects "nothing happened" must see the series exported at 0, or it cannot tell that from "never recorded".
  * Use `metricValueOrAbsent` where absence itself is the behaviour under test.
  */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const value = await metricValueOrAbsent(registry, name, labels);
   if (value === undefined) {
     const known = await seriesOf(registry, name);
@@ -32,7 +36,9 @@ async function samplesOf(registry: Registry, name: string): Promise<Sample[]> {
   const data = await metric.get();
   const values = data.values as Sample[];
   // Histograms list _bucket/_sum/_count samples under one metric: keep those of the name asked for.
-  return values.some((v) => v.metricName !== undefined) ? values.filter((v) => (v.metricName ?? data.name) === name) : values;
+  return values.some((v) => v.metricName !== undefined)
+    ? values.filter((v) => (v.metricName ?? data.name) === name)
+    : values;
 }
 
 async function seriesOf(registry: Registry, name: string): Promise<string[]> {

@@ -42,7 +42,9 @@ export default async function setup(): Promise<(() => Promise<void>) | void> {
   await server.start();
   await server.createDatabase('test');
   process.env.POOLSCOPE_TEST_DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/test`;
-  console.warn(`\n--- ${CONVENTIONAL} is not usable (${why}): started an embedded PostgreSQL on port ${port} in ${Date.now() - started} ms\n`);
+  console.warn(
+    `\n--- ${CONVENTIONAL} is not usable (${why}): started an embedded PostgreSQL on port ${port} in ${Date.now() - started} ms\n`,
+  );
   return async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -70,7 +72,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

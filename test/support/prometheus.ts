@@ -66,7 +66,12 @@ export function run(
 ): { status: number | null; stdout: string; stderr: string } {
   const path = findBinary(name);
   if (!path) throw new Error(`${name} not found: ${INSTALL_HINT}`);
-  const result = spawnSync(path, args, { cwd, encoding: 'utf8', timeout: 60_000, ...(input !== undefined && { input }) });
+  const result = spawnSync(path, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...(input !== undefined && { input }),
+  });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -110,13 +115,18 @@ export interface StartPrometheusOptions {
 export async function startPrometheus(options: StartPrometheusOptions): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'poolscope-prometheus-'));
   await writeFiles(dir, { ...options.files, 'prometheus.yml': asYaml(options.config) });
-  const started = await startBinary('prometheus', dir, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    '--web.listen-address=127.0.0.1:0',
-    '--web.external-url=http://127.0.0.1/',
-    ...(options.args ?? []),
-  ], options.readyTimeoutMs);
+  const started = await startBinary(
+    'prometheus',
+    dir,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      '--web.listen-address=127.0.0.1:0',
+      '--web.external-url=http://127.0.0.1/',
+      ...(options.args ?? []),
+    ],
+    options.readyTimeoutMs,
+  );
   const api = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${started.url}/api/v1/${path}`);
     const body = (await response.json()) as { status: string; data: T; error?: string };
@@ -147,17 +157,27 @@ export interface StartAlertmanagerOptions {
 export async function startAlertmanager(options: StartAlertmanagerOptions): Promise<RunningBinary> {
   const dir = await mkdtemp(join(tmpdir(), 'poolscope-alertmanager-'));
   await writeFiles(dir, { 'alertmanager.yml': asYaml(options.config) });
-  return startBinary('alertmanager', dir, [
-    `--config.file=${join(dir, 'alertmanager.yml')}`,
-    `--storage.path=${join(dir, 'data')}`,
-    '--web.listen-address=127.0.0.1:0',
-    '--web.external-url=http://127.0.0.1/',
-    // No gossip: a lone test instance must not bind 9094 or look for peers.
-    '--cluster.listen-address=',
-  ], options.readyTimeoutMs);
+  return startBinary(
+    'alertmanager',
+    dir,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      '--web.listen-address=127.0.0.1:0',
+      '--web.external-url=http://127.0.0.1/',
+      // No gossip: a lone test instance must not bind 9094 or look for peers.
+      '--cluster.listen-address=',
+    ],
+    options.readyTimeoutMs,
+  );
 }
 
-async function startBinary(name: BinaryName, dir: string, args: string[], readyTimeoutMs = 20_000): Promise<RunningBinary> {
+async function startBinary(
+  name: BinaryName,
+  dir: string,
+  args: string[],
+  readyTimeoutMs = 20_000,
+): Promise<RunningBinary> {
   const path = findBinary(name);
   if (!path) {
     await rm(dir, { recursive: true, force: true });
@@ -176,7 +196,10 @@ async function startBinary(name: BinaryName, dir: string, args: string[], readyT
 
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not log its address within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${name} did not log its address within ${readyTimeoutMs} ms`)),
+        readyTimeoutMs,
+      );
       const onData = (chunk: Buffer): void => {
         logs += chunk.toString('utf8');
         const match = /msg="Listening on" address=(?:\[[^\]]*\]|[^\s:]+):(\d+)/.exec(logs);
@@ -197,12 +220,15 @@ async function startBinary(name: BinaryName, dir: string, args: string[], readyT
       });
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it was ready`);
-      const response = await fetch(`${url}/-/ready`).catch(() => undefined);
-      await response?.body?.cancel();
-      return response?.status === 200;
-    }, { timeoutMs: readyTimeoutMs, what: `${name} /-/ready` });
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it was ready`);
+        const response = await fetch(`${url}/-/ready`).catch(() => undefined);
+        await response?.body?.cancel();
+        return response?.status === 200;
+      },
+      { timeoutMs: readyTimeoutMs, what: `${name} /-/ready` },
+    );
     const reload = async (): Promise<void> => {
       const completed = (): number => logs.split('msg="Completed loading of configuration file"').length;
       const failed = (): number => logs.split('msg="Error reloading config"').length;
@@ -252,7 +278,9 @@ export async function waitUntil(
     }
     if (Date.now() >= deadline) {
       const detail = options.describe ? await options.describe() : lastError ? String(lastError) : '';
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail ? `: ${detail}` : ''}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail ? `: ${detail}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
   }
@@ -309,7 +337,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          reject(new Error(`no matching webhook notification within ${timeoutMs} ms; got ${JSON.stringify(notifications)}`));
+          reject(
+            new Error(`no matching webhook notification within ${timeoutMs} ms; got ${JSON.stringify(notifications)}`),
+          );
         }, timeoutMs);
         const waiter = (notification: WebhookNotification): void => {
           if (!match(notification)) return;

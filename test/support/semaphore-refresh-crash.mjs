@@ -9,7 +9,11 @@ const Redis = require('ioredis');
 const client = new Redis(process.argv[2], { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
 client.on('error', () => undefined);
 await once(client, 'ready');
-const semaphore = new Semaphore(client, 'refresh-crash', 1, { lockTimeout: 300, refreshInterval: 50, onLockLost: () => undefined });
+const semaphore = new Semaphore(client, 'refresh-crash', 1, {
+  lockTimeout: 300,
+  refreshInterval: 50,
+  onLockLost: () => undefined,
+});
 await semaphore.acquire();
 process.send('acquired');
 setInterval(() => undefined, 1_000); // alive until something ends the process

@@ -12,7 +12,9 @@ export interface SilentListener {
  * A TCP listener on 127.0.0.1:0 that accepts and never says a word: a TLS handshake to it never completes, a
  * database behind it never answers. `onAccept` may act on a connection (reset the first one, say).
  */
-export async function startSilentListener(onAccept?: (socket: net.Socket, nth: number) => void): Promise<SilentListener> {
+export async function startSilentListener(
+  onAccept?: (socket: net.Socket, nth: number) => void,
+): Promise<SilentListener> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

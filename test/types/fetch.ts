@@ -18,7 +18,11 @@ new Pinecone({ apiKey: 'pc-typed', fetchApi: pool.fetch });
 
 // What it returns is the platform's Response, read as one.
 export async function read(): Promise<string> {
-  const response: Response = await pool.fetch('https://api.example.com/items', { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+  const response: Response = await pool.fetch('https://api.example.com/items', {
+    method: 'POST',
+    body: JSON.stringify({ a: 1 }),
+    headers: { 'content-type': 'application/json' },
+  });
   const request = new Request('https://api.example.com/items');
   await pool.fetch(request, { signal: AbortSignal.timeout(1_000) });
   await pool.fetch(new URL('https://api.example.com/items'));
