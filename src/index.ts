@@ -36,6 +36,7 @@ export * from './errors/index.js';
 
 // Metrics
 export { registry, collectProcessMetrics, VERSION } from './metrics/registry.js';
+export { shareMetricsWithPrimary, clusterMetricsHandler } from './metrics/cluster.js';
 
 // The SDK clients, from the environment or in code
 export {

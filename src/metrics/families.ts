@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Aggregator, type Registry } from 'prom-client';
 import { ACQUIRE_WAIT_BUCKETS, CONNECTION_CREATE_BUCKETS, REQUEST_DURATION_BUCKETS } from './buckets.js';
 import { PoolConfigError } from '../errors/index.js';
 import { ResolvedHistogram } from './resolved-histogram.js';
@@ -115,12 +115,20 @@ export class PoolscopeMetrics {
   constructor(readonly registry: Registry) {
     const registers = [registry];
     const pools = this.pools;
-    const gauge = (name: string, help: string, read: (live: ReturnType<LivePoolGauges['live']>) => number) =>
+    // `aggregator`: how prom-client's AggregatorRegistry folds the workers of a node:cluster into one series
+    // (docs/cluster.md): limits and counts add up across processes; a ratio averages; a shared cap is one value.
+    const gauge = (
+      name: string,
+      help: string,
+      read: (live: ReturnType<LivePoolGauges['live']>) => number,
+      aggregator: Aggregator = 'sum',
+    ) =>
       new Gauge({
         name,
         help,
         labelNames: ['pool'] as const,
         registers,
+        aggregator,
         collect() {
           this.reset();
           for (const pool of pools) this.set({ pool: pool.name }, read(pool.live()));
@@ -157,6 +165,7 @@ export class PoolscopeMetrics {
       'poolscope_pool_utilization_ratio',
       'Active connections divided by the pool maximum, 0-1.',
       (l) => (l.poolSize > 0 ? l.activeConnections / l.poolSize : 0),
+      'average',
     );
     this.activeRequests = gauge(
       'poolscope_pool_active_requests',
@@ -238,6 +247,7 @@ export class PoolscopeMetrics {
       help: 'poolscope version and mode (library, demo or live); always 1.',
       labelNames: ['version', 'mode'] as const,
       registers,
+      aggregator: 'max',
     });
     this.openaiTokens = new Counter({
       name: 'poolscope_openai_tokens_total',
@@ -257,18 +267,21 @@ export class PoolscopeMetrics {
       help: 'Requests or tokens left in the upstream rate-limit window, from the last x-ratelimit-remaining-* headers.',
       labelNames: ['pool', 'limit_type'] as const,
       registers,
+      aggregator: 'min',
     });
     this.rateLimitLimit = new Gauge({
       name: 'poolscope_ratelimit_limit',
       help: 'Size of the upstream rate-limit window, from the last x-ratelimit-limit-* headers.',
       labelNames: ['pool', 'limit_type'] as const,
       registers,
+      aggregator: 'max',
     });
     this.upstreamUp = new Gauge({
       name: 'poolscope_upstream_up',
       help: 'Whether the last health check of the upstream passed (1) or not (0).',
       labelNames: ['pool'] as const,
       registers,
+      aggregator: 'min',
     });
     this.healthCheckDuration = new Histogram({
       name: 'poolscope_health_check_duration_seconds',
@@ -278,12 +291,13 @@ export class PoolscopeMetrics {
       registers,
     });
     // Fleet budgets (`fleet` option): only pools that have one report these.
-    const fleetGauge = (name: string, help: string, read: (fleet: FleetLive) => number) =>
+    const fleetGauge = (name: string, help: string, read: (fleet: FleetLive) => number, aggregator: Aggregator) =>
       new Gauge({
         name,
         help,
         labelNames: ['pool'] as const,
         registers,
+        aggregator,
         collect() {
           this.reset();
           for (const pool of pools) {
@@ -296,11 +310,13 @@ export class PoolscopeMetrics {
       'poolscope_fleet_leases',
       'Fleet leases this process holds (requests in flight under the fleet-wide cap); sum over the fleet for its total.',
       (f) => f.leases,
+      'sum',
     );
     this.fleetMaxConcurrent = fleetGauge(
       'poolscope_fleet_max_concurrent',
       'Fleet-wide cap of requests in flight (fleet.maxConcurrent), shared through Redis.',
       (f) => f.maxConcurrent,
+      'max',
     );
     this.fleetAcquireWait = new Histogram({
       name: 'poolscope_fleet_acquire_wait_seconds',
