@@ -10,17 +10,17 @@ import type { PoolStats } from '../src/pool/stats.js';
 
 /** A quiet pool: 10 connections, 3 in use, fast, no failures. */
 function pool(name: string, overrides: Partial<PoolStats> = {}): PoolStats {
-  const poolSize = overrides.poolSize ?? 10;
+  const maxConnections = overrides.maxConnections ?? 10;
   const activeConnections = overrides.activeConnections ?? 3;
   return {
     name,
-    poolSize,
+    maxConnections,
     totalConnections: 12,
     activeConnections,
     idleConnections: 2,
     pendingRequests: 0,
     activeRequests: activeConnections,
-    maxConcurrent: poolSize,
+    maxConcurrent: maxConnections,
     maxQueued: 1000,
     totalRequests: 1000,
     successfulRequests: 1000,
@@ -35,7 +35,7 @@ function pool(name: string, overrides: Partial<PoolStats> = {}): PoolStats {
     p95Ms: 300,
     p99Ms: 500,
     windowSize: 1000,
-    utilization: activeConnections / poolSize,
+    utilization: activeConnections / maxConnections,
     lastRequestAt: 1_700_000_000_000,
     ...overrides,
   };
@@ -60,7 +60,7 @@ describe('evaluateAlerts', () => {
   });
 
   it('reports supabase at 85 % utilization exactly as reference 000 shows it, naming SUPABASE_POOL_SIZE', () => {
-    const alerts = evaluateAlerts(input([pool('supabase', { poolSize: 20, activeConnections: 17 })]));
+    const alerts = evaluateAlerts(input([pool('supabase', { maxConnections: 20, activeConnections: 17 })]));
     expect(alerts).toEqual([
       {
         severity: 'warning',
@@ -74,7 +74,7 @@ describe('evaluateAlerts', () => {
   });
 
   it('does not report utilization of exactly 80 % (the rule is "> 0.8")', () => {
-    expect(evaluateAlerts(input([pool('supabase', { poolSize: 10, activeConnections: 8 })]))).toEqual([]);
+    expect(evaluateAlerts(input([pool('supabase', { maxConnections: 10, activeConnections: 8 })]))).toEqual([]);
   });
 
   it.each([
@@ -83,12 +83,12 @@ describe('evaluateAlerts', () => {
     ['openai', 'OPENAI_MAX_CONCURRENT'],
     ['postgres', 'DATABASE_POOL_SIZE'],
   ])('tells the %s pool to raise %s when it runs hot', (name, variable) => {
-    const [alert] = evaluateAlerts(input([pool(name, { poolSize: 10, activeConnections: 9 })]));
+    const [alert] = evaluateAlerts(input([pool(name, { maxConnections: 10, activeConnections: 9 })]));
     expect(alert?.recommendation).toBe(`Consider increasing ${variable}`);
   });
 
   it('gives a pool it has no variable for a generic recommendation naming the pool', () => {
-    const [alert] = evaluateAlerts(input([pool('billing_api', { poolSize: 4, activeConnections: 4 })]));
+    const [alert] = evaluateAlerts(input([pool('billing_api', { maxConnections: 4, activeConnections: 4 })]));
     expect(alert).toMatchObject({ component: 'billing_api', alertname: 'HighConnectionPoolUtilization' });
     expect(alert?.message).toBe('billing_api connection pool utilization high: 100.0%');
     expect(alert?.recommendation).toBe(
@@ -190,7 +190,7 @@ describe('evaluateAlerts', () => {
 
   it('reports a failed health check as critical UpstreamDown, and lists critical alerts first', () => {
     const alerts = evaluateAlerts(
-      input([pool('supabase', { poolSize: 10, activeConnections: 9 })], {
+      input([pool('supabase', { maxConnections: 10, activeConnections: 9 })], {
         upstreams: { supabase: { up: true }, pinecone: { up: false } },
       }),
     );
@@ -201,7 +201,9 @@ describe('evaluateAlerts', () => {
   });
 
   it('reports a database pool with every connection in use and queries waiting as PostgresPoolExhausted, instead of the utilization and queue warnings', () => {
-    const alerts = evaluateAlerts(input([pool('postgres', { poolSize: 4, activeConnections: 4, pendingRequests: 3 })]));
+    const alerts = evaluateAlerts(
+      input([pool('postgres', { maxConnections: 4, activeConnections: 4, pendingRequests: 3 })]),
+    );
     expect(alerts).toEqual([
       {
         severity: 'warning',
@@ -217,14 +219,18 @@ describe('evaluateAlerts', () => {
   });
 
   it('does not call a database pool exhausted while nobody waits, nor an HTTP pool with a queue', () => {
-    const busy = evaluateAlerts(input([pool('postgres', { poolSize: 4, activeConnections: 4, pendingRequests: 0 })]));
+    const busy = evaluateAlerts(
+      input([pool('postgres', { maxConnections: 4, activeConnections: 4, pendingRequests: 0 })]),
+    );
     expect(busy.map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization']);
-    const http = evaluateAlerts(input([pool('supabase', { poolSize: 4, activeConnections: 4, pendingRequests: 20 })]));
+    const http = evaluateAlerts(
+      input([pool('supabase', { maxConnections: 4, activeConnections: 4, pendingRequests: 20 })]),
+    );
     expect(http.map((alert) => alert.alertname)).toEqual(['HighConnectionPoolUtilization', 'PoolQueueBuildingUp']);
   });
 
   it('treats the pools listed in databasePools as database pools, with their own max option as the advice', () => {
-    const analytics = pool('analytics', { poolSize: 2, activeConnections: 2, pendingRequests: 5 });
+    const analytics = pool('analytics', { maxConnections: 2, activeConnections: 2, pendingRequests: 5 });
     expect(evaluateAlerts(input([analytics])).map((alert) => alert.alertname)).toEqual([
       'HighConnectionPoolUtilization',
       'PoolQueueBuildingUp',
@@ -265,7 +271,7 @@ describe('evaluateAlerts', () => {
 
   it('reads its numbers from the thresholds it is given, the same ones the rules are built from', () => {
     const stricter: Thresholds = { ...THRESHOLDS, utilization: { ratio: 0.5, window: '10m', for: '5m' } };
-    const snapshot = input([pool('pinecone', { poolSize: 10, activeConnections: 6 })]);
+    const snapshot = input([pool('pinecone', { maxConnections: 10, activeConnections: 6 })]);
     expect(evaluateAlerts(snapshot)).toEqual([]);
     expect(evaluateAlerts(snapshot, stricter).map((alert) => alert.alertname)).toEqual([
       'HighConnectionPoolUtilization',
@@ -315,7 +321,7 @@ describe('evaluateSystemHealth', () => {
 
   it('makes the database degraded when the direct Postgres pool runs hot, though Supabase is fine', () => {
     const health = evaluateSystemHealth(
-      input([pool('supabase'), pool('postgres', { poolSize: 10, activeConnections: 10 })]),
+      input([pool('supabase'), pool('postgres', { maxConnections: 10, activeConnections: 10 })]),
     );
     expect(health.components.database).toBe('degraded');
     expect(health.status).toBe('degraded');
@@ -358,7 +364,7 @@ describe('evaluateSystemHealth', () => {
   });
 
   it('counts an alert on a pool outside the four components towards the overall status', () => {
-    const health = evaluateSystemHealth(input([pool('billing_api', { poolSize: 2, activeConnections: 2 })]));
+    const health = evaluateSystemHealth(input([pool('billing_api', { maxConnections: 2, activeConnections: 2 })]));
     expect(health.status).toBe('degraded');
     expect(Object.values(health.components).every((status) => status === 'not_configured')).toBe(true);
   });

@@ -73,7 +73,7 @@ describe('pool.stats() and /metrics tell the truth', () => {
     expect(stats.totalConnections).toBe(server.sockets.accepted);
     expect(stats.activeConnections + stats.idleConnections).toBe(server.sockets.open);
     expect(stats).toMatchObject({
-      poolSize: 3,
+      maxConnections: 3,
       totalRequests: 30,
       successfulRequests: 30,
       failedRequests: 0,

@@ -137,7 +137,7 @@ describe('the concurrency limiter', () => {
     releaseB();
     const releaseC = await c;
     releaseC();
-    expect(limiter.queued).toBe(0);
+    expect(limiter.pending).toBe(0);
   });
 
   it('close() lets in-flight and queued requests finish, then resolves at once: it does not sit out its deadline', async () => {

@@ -138,7 +138,7 @@ describe('a pg pool bounded to max connections', () => {
     expect(await metricValue(registry, 'poolscope_pool_acquire_wait_seconds_count', { pool: name })).toBe(200);
     const stats = p.stats();
     expect(stats).toMatchObject({
-      poolSize: 5,
+      maxConnections: 5,
       maxConcurrent: 5,
       pendingRequests: 0,
       totalRequests: 200,

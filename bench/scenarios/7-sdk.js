@@ -76,7 +76,7 @@ export async function run(ctx) {
             tls: { ca: upstream.ca },
           });
           client = api.poolscopeClient(clients);
-          poolSize = clients.pools()[0]?.stats().poolSize;
+          poolSize = clients.pools()[0]?.stats().maxConnections;
           close = () => clients.close();
         } else {
           close = useNodeDefaultFetch(upstream.ca);

@@ -13,7 +13,7 @@ import type {
 
 const EMPTY_STATS: PoolStats = {
   name: '',
-  poolSize: 0,
+  maxConnections: 0,
   totalConnections: 0,
   activeConnections: 0,
   idleConnections: 0,

@@ -106,10 +106,10 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
     // While it holds, the utilization and queue warnings of the same pool are left out, as Alertmanager's
     // inhibition does for the Prometheus alerts.
     const exhausted =
-      databasePools.has(pool) && stats.poolSize > 0 && stats.utilization >= 1 && stats.pendingRequests > 0;
+      databasePools.has(pool) && stats.maxConnections > 0 && stats.utilization >= 1 && stats.pendingRequests > 0;
 
     // HighConnectionPoolUtilization: the snapshot sees this instant, not 5 minutes of it.
-    if (!exhausted && stats.poolSize > 0 && stats.utilization > t.utilization.ratio) {
+    if (!exhausted && stats.maxConnections > 0 && stats.utilization > t.utilization.ratio) {
       alerts.push({
         severity: 'warning',
         component: pool,
@@ -151,7 +151,7 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
         component: pool,
         alertname: 'PostgresPoolExhausted',
         pool,
-        message: `${name} pool exhausted: ${stats.activeConnections} of ${stats.poolSize} connections in use, ${stats.pendingRequests} queries waiting`,
+        message: `${name} pool exhausted: ${stats.activeConnections} of ${stats.maxConnections} connections in use, ${stats.pendingRequests} queries waiting`,
         recommendation:
           'Find what holds the connections (long transactions, slow queries, "Possible connection leak" warnings), or ' +
           `${lowerFirst(databaseGrowRecommendation(pool))} within the server's max_connections`,

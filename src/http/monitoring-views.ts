@@ -126,7 +126,7 @@ export function connectionPoolsBody(input: HealthInput, now: Date = new Date()):
 export function poolView(stats: PoolStats, input: Pick<HealthInput, 'upstreams'>): PoolView {
   const upstream = input.upstreams[stats.name];
   return {
-    pool_size: stats.poolSize,
+    pool_size: stats.maxConnections,
     total_connections: stats.totalConnections,
     active_connections: stats.activeConnections,
     failed_connections: stats.failedConnections,

@@ -12,7 +12,8 @@ export interface LiveCounts {
   idleConnections: number;
   /** Connections still being opened, where the pool can tell (database pools); they are neither active nor idle. */
   connectingConnections?: number;
-  poolSize: number;
+  /** The most connections the pool opens (`connections`, pg `max`): `poolscope_pool_connections_max`. */
+  maxConnections: number;
   /** Connections the pool keeps open however idle (`min`); 0 for pools without one. */
   minConnections: number;
   activeRequests: number;
@@ -154,7 +155,7 @@ export class PoolscopeMetrics {
     this.connectionsMax = gauge(
       'poolscope_pool_connections_max',
       'Max sockets the pool opens to its upstream.',
-      (l) => l.poolSize,
+      (l) => l.maxConnections,
     );
     this.connectionsMin = gauge(
       'poolscope_pool_connections_min',
@@ -164,7 +165,7 @@ export class PoolscopeMetrics {
     this.utilization = gauge(
       'poolscope_pool_utilization_ratio',
       'Active connections divided by the pool maximum, 0-1.',
-      (l) => (l.poolSize > 0 ? l.activeConnections / l.poolSize : 0),
+      (l) => (l.maxConnections > 0 ? l.activeConnections / l.maxConnections : 0),
       'average',
     );
     this.activeRequests = gauge(

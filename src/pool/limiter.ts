@@ -34,7 +34,7 @@ export class ConcurrencyLimiter {
   }
 
   /** Requests waiting for a slot. */
-  get queued(): number {
+  get pending(): number {
     return this.#waiters.size + this.#waiters.pending;
   }
 
@@ -44,14 +44,14 @@ export class ConcurrencyLimiter {
    */
   acquire(signal?: AbortSignal | null): Promise<Release> | Release {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#active < this.maxConcurrent && this.queued === 0) return this.#take();
-    if (this.queued >= this.maxQueued) return Promise.reject(new PoolQueueFullError(this.pool, this.maxQueued));
+    if (this.#active < this.maxConcurrent && this.pending === 0) return this.#take();
+    if (this.pending >= this.maxQueued) return Promise.reject(new PoolQueueFullError(this.pool, this.maxQueued));
     return this.#wait(signal ?? undefined);
   }
 
   /** Resolves when no request holds or waits for a slot. */
   onIdle(): Promise<void> {
-    if (this.#active === 0 && this.queued === 0) return Promise.resolve();
+    if (this.#active === 0 && this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -70,7 +70,7 @@ export class ConcurrencyLimiter {
   }
 
   #notifyIfIdle(): void {
-    if (this.#active === 0 && this.queued === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    if (this.#active === 0 && this.pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   #wait(signal: AbortSignal | undefined): Promise<Release> {

@@ -170,11 +170,11 @@ export class UpstreamPool extends PoolBase {
     return {
       activeConnections: active,
       idleConnections: sockets.connected - active,
-      poolSize: this.options.connections,
+      maxConnections: this.options.connections,
       minConnections: 0,
       // A request waiting for its fleet lease holds a local slot but is pending, not active.
       activeRequests: this.#limiter.active - (fleet?.waiting ?? 0),
-      pendingRequests: this.#limiter.queued + (fleet?.waiting ?? 0) + sockets.pending,
+      pendingRequests: this.#limiter.pending + (fleet?.waiting ?? 0) + sockets.pending,
       maxConcurrent: this.options.maxConcurrent,
       maxQueued: this.options.maxQueued,
       ...(fleet && { fleet }),

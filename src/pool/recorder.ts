@@ -133,7 +133,7 @@ export class PoolRecorder {
     const counts = this.#counts;
     return {
       name: this.pool,
-      poolSize: live.poolSize,
+      maxConnections: live.maxConnections,
       totalConnections: counts.connectionsOpened,
       activeConnections: live.activeConnections,
       idleConnections: live.idleConnections,
@@ -154,7 +154,7 @@ export class PoolRecorder {
       p95Ms: round2(window.p95Ms),
       p99Ms: round2(window.p99Ms),
       windowSize: window.count,
-      utilization: live.poolSize > 0 ? live.activeConnections / live.poolSize : 0,
+      utilization: live.maxConnections > 0 ? live.activeConnections / live.maxConnections : 0,
       lastRequestAt: counts.lastRequestAt,
     };
   }

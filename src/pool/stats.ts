@@ -1,11 +1,12 @@
 /**
- * The plain snapshot `pool.stats()` returns, computed from live state when called. Field names follow the
- * reference designs (`/api/connections/...`, `/api/monitoring/connection-pools`), which users script against.
+ * The plain snapshot `pool.stats()` returns, computed from live state when called. One name per concept, the
+ * metrics' (`maxConnections` ↔ `poolscope_pool_connections_max`, `pendingRequests` ↔ `..._pending_requests`); the
+ * JSON routes map them to the names their scripts read (`pool_size`, `queueLength`) at the boundary.
  */
 export interface PoolStats {
   name: string;
-  /** Max sockets to the origin (`connections`). */
-  poolSize: number;
+  /** Max connections: sockets to the origin (`connections`), database clients (`max`). */
+  maxConnections: number;
   /** Sockets opened since the pool was created (or since `resetStats()`); not requests. */
   totalConnections: number;
   /** Open sockets with a request on them. */
@@ -39,7 +40,7 @@ export interface PoolStats {
   p99Ms: number;
   /** How many finished requests the average and percentiles cover. */
   windowSize: number;
-  /** activeConnections ÷ poolSize, 0–1. */
+  /** activeConnections ÷ maxConnections, 0–1. */
   utilization: number;
   /** Epoch milliseconds of the last request start, or null. */
   lastRequestAt: number | null;

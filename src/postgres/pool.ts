@@ -168,7 +168,7 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       activeConnections: active,
       idleConnections: pool.idleCount,
       connectingConnections: connecting,
-      poolSize: this.options.max,
+      maxConnections: this.options.max,
       minConnections: this.options.min,
       // A checkout waiting for its fleet lease holds a client but is pending, not active.
       activeRequests: active - (fleet?.waiting ?? 0),
