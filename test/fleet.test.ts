@@ -73,20 +73,29 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
   it('holds two pools sharing a key to maxConcurrent together, whether given a URL or an ioredis client', async () => {
     let inFlight = 0;
     let peak = 0;
-    const upstream = await cleanup.upstream((_req, res) => {
+    let parking = true;
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream((req, res) => {
       peak = Math.max(peak, ++inFlight);
-      setTimeout(() => {
-        inFlight--;
-        res.end('ok');
-      }, 5);
+      res.once('finish', () => inFlight--); // before the client can read the response and free its lease
+      if (parking) return parked.handler(req, res);
+      res.end('ok');
     });
+    cleanup.defer(async () => parked.releaseAll());
     const key = freshKey();
     const a = fleetPool(upstream.origin, { key, maxConcurrent: 6 }, { name: 'fleet_a' });
     const b = fleetPool(upstream.origin, { key, maxConcurrent: 6, redis: client }, { name: 'fleet_b' });
-    const responses = await Promise.all(
+    const responses = Promise.all(
       Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).pool.fetch(`${upstream.origin}/`).then((r) => r.text())),
     );
-    expect(responses.every((body) => body === 'ok')).toBe(true);
+    // 6 requests reach the upstream and stay there; every other one waits, for a local slot or a lease.
+    await upstream.waitForRequests(6);
+    await until(() => a.pool.stats().pendingRequests + b.pool.stats().pendingRequests === 54);
+    expect(upstream.requests).toBe(6);
+    expect(await leasesInRedis(key)).toBe(6);
+    parking = false;
+    parked.releaseAll();
+    expect((await responses).filter((body) => body !== 'ok' && body !== 'done')).toEqual([]);
     expect(peak).toBe(6);
     await until(async () => (await leasesInRedis(key)) === 0);
   });
