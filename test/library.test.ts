@@ -23,7 +23,7 @@ import {
   testOpenAIConnection,
   type Clients,
   type ConnectionStats,
-  type DatabaseStats,
+  type PoolManagerStats,
 } from '../src/index.js';
 import { metricValue, metricValueOrAbsent } from './support/metrics.js';
 import {
@@ -374,5 +374,5 @@ describe('importing poolscope starts nothing; process metrics are opt-in', () =>
 });
 
 // Reference 004's name for the stats type is the same type.
-const _sameType: DatabaseStats = {} as ConnectionStats;
+const _sameType: PoolManagerStats = {} as ConnectionStats;
 void _sameType;

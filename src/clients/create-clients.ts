@@ -21,7 +21,7 @@ import {
   type PgPool,
   type PgPoolOptions,
 } from '../postgres/index.js';
-import { HttpDatabaseFacade, OpenAIFacade } from './facades.js';
+import { HttpPoolManagerFacade, OpenAIFacade } from './facades.js';
 import { recordHealth } from './health-check.js';
 import { startHealthChecks, type HealthChecks, type HealthChecksOptions } from './health-checks.js';
 import { createOpenAIClient, type OpenAIClientHandle } from './openai.js';
@@ -29,12 +29,11 @@ import { createPineconeClient, type PineconeClientHandle } from './pinecone.js';
 import { createSupabaseClients, type SupabaseClientsHandle } from './supabase.js';
 import type { UpstreamSetup } from './upstream-setup.js';
 import type {
-  DatabaseFacade,
+  PoolManagerFacade,
   HealthCheckResult,
   MonitoredPool,
   MonitoredUpstreams,
   OpenAIFacade as OpenAIFacadeType,
-  PineconeFacade,
 } from './types.js';
 
 /** Pool options over the environment's, per upstream (each validated as `createPool` / `createPgPool` validate). */
@@ -178,13 +177,13 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
       return result;
     };
 
-  const supabaseFacade: DatabaseFacade | undefined = supabase
-    ? new HttpDatabaseFacade(
+  const supabaseFacade: PoolManagerFacade | undefined = supabase
+    ? new HttpPoolManagerFacade(
         () => supabase.pool,
         tracked(() => supabase.pool.name, supabase.healthCheck),
       )
     : undefined;
-  let postgresFacade: DatabaseFacade | undefined;
+  let postgresFacade: PoolManagerFacade | undefined;
   if (postgres) {
     const pgPool = postgres;
     postgresFacade = createPostgresFacade(pgPool, {
@@ -209,8 +208,8 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
         tracked(() => openai.pool.name, openai.healthCheck),
       )
     : undefined;
-  const pineconeFacade: PineconeFacade | undefined = pinecone
-    ? new HttpDatabaseFacade(
+  const pineconeFacade: PoolManagerFacade | undefined = pinecone
+    ? new HttpPoolManagerFacade(
         pinecone.pool,
         tracked(() => (pinecone.pool() ?? pinecone.controlPool).name, pinecone.healthCheck),
       )
@@ -323,7 +322,7 @@ function plannedNames(config: PoolscopeConfig): string[] {
 }
 
 /** The Postgres facade when `pg` is missing: every read throws the error naming it; the health check reports it. */
-function unavailableFacade(error: PoolConfigError, check: () => Promise<HealthCheckResult>): DatabaseFacade {
+function unavailableFacade(error: PoolConfigError, check: () => Promise<HealthCheckResult>): PoolManagerFacade {
   const fail = (): never => {
     throw error;
   };

@@ -2,8 +2,8 @@ import type { UpstreamPool } from '../pool/pool.js';
 import type { PoolStats } from '../pool/stats.js';
 import type { OpenAIUsage } from './openai-usage.js';
 import type {
-  DatabasePoolConfig,
-  DatabaseStats,
+  PoolManagerConfig,
+  PoolManagerStats,
   HealthCheckResult,
   OpenAIPoolConfig,
   OpenAIStats,
@@ -50,7 +50,7 @@ function queueStatus(stats: PoolStats): QueueStatus {
  * The `DatabasePool` facade over an HTTP pool (Supabase REST, or Pinecone's data plane): its field names,
  * computed from the pool's live snapshot. `getPool` may return undefined until a lazily created pool exists.
  */
-export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoolConfig> {
+export class HttpPoolManagerFacade implements PoolFacade<PoolManagerStats, PoolManagerConfig> {
   constructor(
     private readonly getPool: () => UpstreamPool | undefined,
     private readonly check: (timeoutMs?: number) => Promise<HealthCheckResult>,
@@ -60,7 +60,7 @@ export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoo
     return this.getPool()?.stats() ?? EMPTY_STATS;
   }
 
-  getStats(): DatabaseStats {
+  getStats(): PoolManagerStats {
     const s = this.#stats();
     return {
       totalConnections: s.totalConnections,
@@ -74,7 +74,7 @@ export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoo
     };
   }
 
-  getPoolConfig(): DatabasePoolConfig {
+  getPoolConfig(): PoolManagerConfig {
     const options = this.getPool()?.options;
     return {
       maxConnections: options?.connections ?? 0,
@@ -95,7 +95,7 @@ export class HttpDatabaseFacade implements PoolFacade<DatabaseStats, DatabasePoo
     this.getPool()?.resetStats();
   }
 
-  async healthCheck(timeoutMs?: number): Promise<HealthCheckResult & { stats: DatabaseStats }> {
+  async healthCheck(timeoutMs?: number): Promise<HealthCheckResult & { stats: PoolManagerStats }> {
     return { ...(await this.check(timeoutMs)), stats: this.getStats() };
   }
 

@@ -3,7 +3,7 @@ import type { PoolOptions } from '../pool/options.js';
 import { integer } from '../pool/validate.js';
 import type { PgPoolOptions } from '../postgres/index.js';
 import type { UpstreamPoolOptions } from './create-clients.js';
-import type { DatabasePoolConfig, OpenAIPoolConfig } from './types.js';
+import type { PoolManagerConfig, OpenAIPoolConfig } from './types.js';
 
 /** Which pool `DatabasePool` stands for: Supabase's REST pool, or the direct Postgres pool when only DATABASE_URL is set. */
 export type DatabaseTarget = 'supabase' | 'postgres';
@@ -24,7 +24,7 @@ const OPENAI_SETTINGS = ['maxConcurrentRequests', 'requestTimeout', 'maxRetries'
  * `minConnections` (Supabase) and `maxRetries`/`retryDelay` (Postgres) accept only 0 there.
  */
 export function databaseInitializeOptions(
-  settings: Partial<DatabasePoolConfig>,
+  settings: Partial<PoolManagerConfig>,
   target: DatabaseTarget,
 ): UpstreamPoolOptions {
   const s = known(settings, DATABASE_SETTINGS, 'DatabasePool.initialize');

@@ -7,13 +7,12 @@ import { mergePoolOptions } from '../config/pool-options.js';
 import { createClients, type Clients, type CreateClientsOptions, type UpstreamPoolOptions } from './create-clients.js';
 import { assertUnchanged, databaseInitializeOptions, openaiInitializeOptions } from './initialize.js';
 import type {
-  DatabaseFacade,
-  DatabasePoolConfig,
-  DatabaseStats,
+  PoolManagerFacade,
+  PoolManagerConfig,
+  PoolManagerStats,
   HealthCheckResult,
   OpenAIFacade,
   OpenAIPoolConfig,
-  PineconeFacade,
 } from './types.js';
 
 let processClients: Clients | undefined;
@@ -98,13 +97,13 @@ export const supabaseAdmin: SupabaseClient = lazy(getSupabaseAdminClient);
 export const openai: OpenAI = lazy(getOpenAIClient);
 
 /** `DatabasePool`, the pool manager apps migrate from: the Supabase clients and their pool (the Postgres pool when only DATABASE_URL is set). */
-export interface DatabasePoolApi extends DatabaseFacade {
+export interface DatabasePoolApi extends PoolManagerFacade {
   /**
    * The pool manager's run-time configuration, applied when the process-wide clients are built: call it before
    * their first use. Validated at once (`PoolConfigError` naming the setting); on a live pool a setting that
    * differs from the live value is refused the same way, since nothing is resized under running requests.
    */
-  initialize(settings?: Partial<DatabasePoolConfig>): void;
+  initialize(settings?: Partial<PoolManagerConfig>): void;
   getAdminClient(): SupabaseClient;
   getUserClient(): SupabaseClient;
   /** Runs `fn` with the admin or user client. The pool records the requests; no extra slot is taken, so it cannot deadlock. */
@@ -164,7 +163,7 @@ export const OpenAIPool: OpenAIPoolApi = {
 };
 
 /** The Pinecone equivalent of `DatabasePool`, over the data-plane pool. */
-export const PineconePool: PineconeFacade = lazy(() =>
+export const PineconePool: PoolManagerFacade = lazy(() =>
   required(getClients().pinecone, 'the Pinecone pool', 'PINECONE_API_KEY'),
 );
 
@@ -174,7 +173,7 @@ export async function testConnection(): Promise<boolean> {
 }
 
 /** `checkDatabaseHealth()`, as apps import it: the database health check's full result. */
-export function checkDatabaseHealth(): Promise<HealthCheckResult & { stats: DatabaseStats }> {
+export function checkDatabaseHealth(): Promise<HealthCheckResult & { stats: PoolManagerStats }> {
   return DatabasePool.healthCheck();
 }
 
@@ -183,7 +182,7 @@ export async function testOpenAIConnection(): Promise<boolean> {
   return (await OpenAIPool.healthCheck()).healthy;
 }
 
-function databaseFacade(): DatabaseFacade {
+function databaseFacade(): PoolManagerFacade {
   return required(getClients().database, 'the database pool', 'SUPABASE_URL (with a Supabase key) or DATABASE_URL');
 }
 

@@ -16,8 +16,11 @@ export interface HealthCheckResult {
   checkedAt: number;
 }
 
-/** `DatabasePool.getStats()`: the pool manager's `ConnectionStats` (exported under that name too). */
-export interface DatabaseStats {
+/**
+ * A pool manager's `getStats()` (`DatabasePool`, `PineconePool`, `/api/connections/<name>/stats`): every pool,
+ * HTTP or database, under the field names its callers read (`totalQueries` counts requests of an HTTP pool).
+ */
+export interface PoolManagerStats {
   totalConnections: number;
   activeConnections: number;
   idleConnections: number;
@@ -28,11 +31,12 @@ export interface DatabaseStats {
   lastQueryTime: number | null;
 }
 
-/** The pool manager's name for `DatabaseStats`. */
-export type ConnectionStats = DatabaseStats;
+/** The names apps written against `DatabasePool` use for `PoolManagerStats`. */
+export type ConnectionStats = PoolManagerStats;
+export type DatabaseStats = PoolManagerStats;
 
-/** `DatabasePool.getPoolConfig()`. */
-export interface DatabasePoolConfig {
+/** A pool manager's `getPoolConfig()` (`DatabasePool`, `PineconePool`); `DatabasePoolConfig` is its name there. */
+export interface PoolManagerConfig {
   maxConnections: number;
   minConnections: number;
   connectionTimeout: number;
@@ -40,6 +44,9 @@ export interface DatabasePoolConfig {
   maxRetries: number;
   retryDelay: number;
 }
+
+/** `DatabasePool.getPoolConfig()`'s name for `PoolManagerConfig`. */
+export type DatabasePoolConfig = PoolManagerConfig;
 
 /** `OpenAIPool.getStats()`. */
 export interface OpenAIStats {
@@ -81,9 +88,12 @@ export interface PoolFacade<Stats, Config> {
   close(): Promise<void>;
 }
 
-export type DatabaseFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
+/** `DatabasePool`, `PineconePool` and the `/api/connections/<name>/*` entries other than `openai`, over any pool. */
+export type PoolManagerFacade = PoolFacade<PoolManagerStats, PoolManagerConfig>;
+/** The pool managers' names for `PoolManagerFacade`. */
+export type DatabaseFacade = PoolManagerFacade;
+export type PineconeFacade = PoolManagerFacade;
 export type OpenAIFacade = PoolFacade<OpenAIStats, OpenAIPoolConfig>;
-export type PineconeFacade = PoolFacade<DatabaseStats, DatabasePoolConfig>;
 
 /** What the monitoring surface needs of any pool, HTTP (`UpstreamPool`) or database (`PgPool`). */
 export interface MonitoredPool {
@@ -105,11 +115,11 @@ export interface MonitoredUpstreams {
    * when Supabase is configured, else the direct Postgres pool), `supabase`, `postgres`, `openai`, `pinecone`.
    * Absent when not configured.
    */
-  readonly database?: DatabaseFacade;
-  readonly supabase?: DatabaseFacade;
-  readonly postgres?: DatabaseFacade;
+  readonly database?: PoolManagerFacade;
+  readonly supabase?: PoolManagerFacade;
+  readonly postgres?: PoolManagerFacade;
   readonly openai?: OpenAIFacade;
-  readonly pinecone?: PineconeFacade;
+  readonly pinecone?: PoolManagerFacade;
   /** The input of `evaluateAlerts` / `evaluateSystemHealth`, from live state and the last health checks. */
   healthInput(): HealthInput;
   /**

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import type { DatabaseFacade, HealthCheckResult, OpenAIFacade, PineconeFacade, QueueStatus } from '../clients/types.js';
+import type { PoolManagerFacade, HealthCheckResult, OpenAIFacade, QueueStatus } from '../clients/types.js';
 import { PoolConfigError } from '../errors/index.js';
 import { methodNotAllowed, sendError } from './errors.js';
 import type { MonitoringSource } from './source.js';
@@ -12,7 +12,7 @@ import type { MonitoringSource } from './source.js';
 export const FACADE_NAMES = ['database', 'supabase', 'postgres', 'openai', 'pinecone'] as const;
 export type FacadeName = (typeof FACADE_NAMES)[number];
 
-type AnyFacade = DatabaseFacade | OpenAIFacade | PineconeFacade;
+type AnyFacade = PoolManagerFacade | OpenAIFacade | PoolManagerFacade;
 
 /** The `/api/connections/*` envelope. */
 export interface SuccessBody<T> {

@@ -3,9 +3,9 @@ import { PoolscopeError } from '../errors/index.js';
 import { metricsFor } from '../metrics/families.js';
 import { HEALTH_CHECK_TIMEOUT_MS, recordHealth } from '../clients/health-check.js';
 import type {
-  DatabaseFacade,
-  DatabasePoolConfig,
-  DatabaseStats,
+  PoolManagerFacade,
+  PoolManagerConfig,
+  PoolManagerStats,
   HealthCheckResult,
   HealthStatus,
 } from '../clients/types.js';
@@ -77,12 +77,12 @@ export async function checkPostgres(
 
 /**
  * The `DatabasePool` facade (its stats, config and health fields) over a `PgPool`, for `/api/connections/database/*`: the pool's
- * snapshot under reference field names, mapped as `HttpDatabaseFacade` maps the HTTP pools'
+ * snapshot under reference field names, mapped as `HttpPoolManagerFacade` maps the HTTP pools'
  * (`totalConnections` = connections opened since start or `resetStats()`; active + idle = open now).
  */
-export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOptions = {}): DatabaseFacade {
+export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOptions = {}): PoolManagerFacade {
   const timeoutMs = options.healthCheckTimeoutMs ?? HEALTH_CHECK_TIMEOUT_MS;
-  const getStats = (): DatabaseStats => {
+  const getStats = (): PoolManagerStats => {
     const stats = pgPool.stats();
     return {
       totalConnections: stats.totalConnections,
@@ -97,7 +97,7 @@ export function createPostgresFacade(pgPool: PgPool, options: PostgresFacadeOpti
   };
   return {
     getStats,
-    getPoolConfig(): DatabasePoolConfig {
+    getPoolConfig(): PoolManagerConfig {
       const o = pgPool.options;
       // pg has no retries of its own and poolscope adds none to SQL: a repeated write is not always safe.
       return {
