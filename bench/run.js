@@ -27,6 +27,7 @@ import * as overhead from './scenarios/4-overhead.js';
 import * as scrape from './scenarios/5-scrape.js';
 import * as memory from './scenarios/6-memory.js';
 import * as sdk from './scenarios/7-sdk.js';
+import * as fleet from './scenarios/8-fleet.js';
 
 /**
  * @typedef {object} Context
@@ -37,7 +38,7 @@ import * as sdk from './scenarios/7-sdk.js';
  */
 
 /** @type {Array<{ id: string, title: string, limitMs?: (ctx: unknown) => number, run: Function }>} */
-const SCENARIOS = [reuse, burst, capped, overhead, scrape, memory, sdk];
+const SCENARIOS = [reuse, burst, capped, overhead, scrape, memory, sdk, fleet];
 const here = dirname(fileURLToPath(import.meta.url));
 
 const { values } = parseArgs({
