@@ -11,6 +11,7 @@ import {
   loadConfig,
   PgAcquireTimeoutError,
   PoolAcquireTimeoutError,
+  PoolClosedError,
   PoolConfigError,
   PoolFleetUnavailableError,
   type PgPool,
@@ -236,6 +237,26 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     expect(upstream.requests).toBe(1);
   });
 
+  it('fails a request still waiting for a lease at the close deadline with PoolClosedError, and frees its slot', async () => {
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const key = freshKey();
+    const { pool } = fleetPool(upstream.origin, { key, maxConcurrent: 1 }, { timeouts: { acquireMs: 10_000 } });
+    const first = pool.fetch(`${upstream.origin}/`).catch((e: unknown) => e);
+    await upstream.waitForRequests(1);
+    const second = pool.fetch(`${upstream.origin}/`).catch((e: unknown) => e);
+    await until(() => pool.stats().pendingRequests === 1);
+    const startedAt = performance.now();
+    await pool.close(100);
+    expect(await second).toBeInstanceOf(PoolClosedError);
+    expect(await first).toBeInstanceOf(PoolClosedError);
+    expect(performance.now() - startedAt).toBeLessThan(2_000);
+    expect(pool.stats().activeRequests + pool.stats().pendingRequests).toBe(0);
+    expect(upstream.requests).toBe(1);
+    await until(async () => (await leasesInRedis(key)) === 0);
+  });
+
   it("fails fast with PoolFleetUnavailableError under onUnavailable 'reject' while Redis is unreachable", async () => {
     const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
     const { pool, registry } = fleetPool(upstream.origin, { redis: NO_REDIS, onUnavailable: 'reject' });
@@ -317,7 +338,11 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     const code = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(resolve, 5_000, 'alive'))]);
     expect(code).not.toBe('alive');
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/_processRefresh|refreshSemaphore/); // the library's refresh timer, unhandled
+    // Nothing else runs in that process once the lease is held: the failed refresh is what ends it, as an
+    // unhandled rejection of ioredis' error (which one depends on where the refresh was when Redis went away).
+    expect(stderr).toMatch(
+      /_processRefresh|refreshSemaphore|MaxRetriesPerRequestError|Stream isn't writeable|Connection is closed/,
+    );
   });
 
   it('keeps the process up and counts renewal_failed when Redis goes away under a held lease', async () => {

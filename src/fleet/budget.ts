@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { PoolAcquireTimeoutError } from '../errors/pool-acquire-timeout-error.js';
+import { PoolClosedError } from '../errors/pool-closed-error.js';
 import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
 import type { ResolvedFleetOptions } from './options.js';
 import {
@@ -66,6 +67,7 @@ export class FleetBudget {
   readonly #held = new Set<Lease>();
   readonly #releasing = new Set<Promise<void>>();
   #waiting = 0;
+  readonly #closing = new AbortController();
   /** Cuts short the poll interval of the waiter asking Redis now, if any. */
   #wakeHead: (() => void) | undefined;
   readonly #turns = new PQueue({ concurrency: 1 });
@@ -112,10 +114,13 @@ export class FleetBudget {
     timedOut: () => Error = () => new PoolAcquireTimeoutError(this.#pool, limitMs),
   ): Promise<FleetRelease> {
     if (signal?.aborted) throw signal.reason;
+    if (this.#closing.signal.aborted) throw new PoolClosedError(this.#pool);
     const stop = new AbortController();
     const timer = timeoutMs > 0 ? setTimeout(() => stop.abort(timedOut()), timeoutMs) : undefined;
     const onCallerAbort = () => stop.abort(signal?.reason);
     signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const onClose = () => stop.abort(new PoolClosedError(this.#pool));
+    this.#closing.signal.addEventListener('abort', onClose, { once: true });
     this.#waiting++;
     const startedAt = performance.now();
     try {
@@ -126,6 +131,7 @@ export class FleetBudget {
       this.#waiting--;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onCallerAbort);
+      this.#closing.signal.removeEventListener('abort', onClose);
       this.#recorder.leaseWaited((performance.now() - startedAt) / 1000);
     }
   }
@@ -212,6 +218,8 @@ export class FleetBudget {
 
   /** Stops renewing, lets releases on their way reach Redis, and closes the client if poolscope opened it. */
   async close(): Promise<void> {
+    // Requests still waiting for a lease when the pool's drain deadline has passed: they will not get one.
+    this.#closing.abort();
     (this.#client as { off?: (event: string, listener: () => void) => unknown }).off?.('ready', this.#onReady);
     clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
