@@ -418,6 +418,24 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     ).toBe(0);
   });
 
+  it("logs createClients' fleet transitions to the logger it is given", async () => {
+    const warnings: string[] = [];
+    const clients = createClients(
+      loadConfig({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: 'http://127.0.0.1:1/v1',
+        FLEET_REDIS_URL: NO_REDIS,
+        OPENAI_FLEET_MAX_CONCURRENT: '7',
+      }),
+      { registry: new Registry(), logger: { warn: (_obj, msg) => warnings.push(msg) } },
+    );
+    cleanup.defer(() => clients.close());
+    await clients.handles.openai!.pool.fetch('http://127.0.0.1:1/v1/models').catch(() => undefined);
+    expect(warnings).toEqual([
+      'Pool "openai" cannot reach Redis for fleet budget "openai": requests run under the local bound only until it answers again',
+    ]);
+  });
+
   describe('on a Postgres pool', () => {
     async function fleetPgPool(
       name: string,

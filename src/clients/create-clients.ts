@@ -11,6 +11,7 @@ import { registry as defaultRegistry } from '../metrics/registry.js';
 import { loadPeer } from '../peers.js';
 import type { PoolOptions, TlsOptions } from '../pool/options.js';
 import { fleetOptionsFromConfig } from '../config/pool-options.js';
+import type { FleetLogger } from '../fleet/options.js';
 import type { UpstreamPool } from '../pool/pool.js';
 import { poolName } from '../pool/validate.js';
 import {
@@ -60,6 +61,11 @@ export interface CreateClientsOptions {
   /** The OpenAI SDK's own overall timeout in ms. Default: `OPENAI_TIMEOUT`. */
   openaiTimeoutMs?: number;
   /**
+   * Where the fleet budgets (`FLEET_REDIS_URL`) log Redis becoming unreachable and reachable again: pino's
+   * logger fits (the service passes its own). Default: `console.warn`.
+   */
+  logger?: FleetLogger;
+  /**
    * The `pg` module for the Postgres pool when `DATABASE_URL` is set. Default: the app's installed `pg`,
    * loaded then; without it the Postgres pool reports the missing package (health check down, facade throws).
    */
@@ -104,7 +110,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   const release = metrics.reserve(plannedNames(config).map(name), 'poolPrefix');
   const setupFor = (overrides: Partial<PoolOptions> | undefined, fleetMaxConcurrent?: number): UpstreamSetup => {
     // The environment's fleet budget first, so an app's own `poolOptions.<upstream>.fleet` replaces it.
-    const layered = { ...fleetOptionsFromConfig(config.fleet, fleetMaxConcurrent), ...overrides };
+    const layered = { ...fleetOptionsFromConfig(config.fleet, fleetMaxConcurrent, options.logger), ...overrides };
     return { metrics, name, overrides: options.tls ? { tls: options.tls, ...layered } : layered };
   };
 
@@ -149,7 +155,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
       if (pg) {
         postgres = createPgPoolSync(pg, {
           ...pgPoolOptionsFromConfig(config.database),
-          ...fleetOptionsFromConfig(config.fleet, config.database.fleetMaxConcurrent),
+          ...fleetOptionsFromConfig(config.fleet, config.database.fleetMaxConcurrent, options.logger),
           ...options.poolOptions?.postgres,
           name: pgName,
           registry: metrics.registry,

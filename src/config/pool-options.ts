@@ -5,7 +5,7 @@
  */
 import { PoolConfigError } from '../errors/index.js';
 import type { PoolOptions, PoolTimeouts } from '../pool/options.js';
-import type { FleetOptions } from '../fleet/options.js';
+import type { FleetLogger, FleetOptions } from '../fleet/options.js';
 import type { FleetConfig, OpenAIConfig, PineconeConfig, SupabaseConfig } from './types.js';
 
 /** httpx's reference setup connects within 10 s whatever the overall timeout. */
@@ -110,12 +110,18 @@ export function openaiPoolOptions(
 export function fleetOptionsFromConfig(
   fleet: FleetConfig | undefined,
   maxConcurrent: number | undefined,
+  logger?: FleetLogger,
 ): { fleet?: FleetOptions } {
   if (fleet === undefined || maxConcurrent === undefined) return {};
   // `redisUrl` is a non-enumerable secret of the section: read by name, never spread.
-  return {
-    fleet: { redis: fleet.redisUrl, maxConcurrent, leaseMs: fleet.leaseMs, onUnavailable: fleet.onUnavailable },
+  const options: FleetOptions = {
+    redis: fleet.redisUrl,
+    maxConcurrent,
+    leaseMs: fleet.leaseMs,
+    onUnavailable: fleet.onUnavailable,
   };
+  if (logger !== undefined) options.logger = logger;
+  return { fleet: options };
 }
 
 /**

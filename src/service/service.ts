@@ -61,7 +61,7 @@ export async function startService(
     token ??= randomBytes(18).toString('base64url');
   }
 
-  const clients = createClients(upstreamConfig, { registry, ...(demo?.tls && { tls: demo.tls }) });
+  const clients = createClients(upstreamConfig, { registry, logger, ...(demo?.tls && { tls: demo.tls }) });
   try {
     // A library app learns of a missing `pg` from the Postgres pool alone; the service was asked for it: stop here.
     void clients.handles.postgres;
