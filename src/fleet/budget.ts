@@ -67,7 +67,9 @@ export class FleetBudget {
   readonly #held = new Set<Lease>();
   readonly #releasing = new Set<Promise<void>>();
   #waiting = 0;
-  readonly #closing = new AbortController();
+  #closed = false;
+  /** Ends each wait in progress: a set, not listeners on one signal, so a thousand waiters raise no warning. */
+  readonly #onClose = new Set<() => void>();
   /** Cuts short the poll interval of the waiter asking Redis now, if any. */
   #wakeHead: (() => void) | undefined;
   readonly #turns = new PQueue({ concurrency: 1 });
@@ -114,13 +116,13 @@ export class FleetBudget {
     timedOut: () => Error = () => new PoolAcquireTimeoutError(this.#pool, limitMs),
   ): Promise<FleetRelease> {
     if (signal?.aborted) throw signal.reason;
-    if (this.#closing.signal.aborted) throw new PoolClosedError(this.#pool);
+    if (this.#closed) throw new PoolClosedError(this.#pool);
     const stop = new AbortController();
     const timer = timeoutMs > 0 ? setTimeout(() => stop.abort(timedOut()), timeoutMs) : undefined;
     const onCallerAbort = () => stop.abort(signal?.reason);
     signal?.addEventListener('abort', onCallerAbort, { once: true });
     const onClose = () => stop.abort(new PoolClosedError(this.#pool));
-    this.#closing.signal.addEventListener('abort', onClose, { once: true });
+    this.#onClose.add(onClose);
     this.#waiting++;
     const startedAt = performance.now();
     try {
@@ -131,7 +133,7 @@ export class FleetBudget {
       this.#waiting--;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onCallerAbort);
-      this.#closing.signal.removeEventListener('abort', onClose);
+      this.#onClose.delete(onClose);
       this.#recorder.leaseWaited((performance.now() - startedAt) / 1000);
     }
   }
@@ -219,7 +221,8 @@ export class FleetBudget {
   /** Stops renewing, lets releases on their way reach Redis, and closes the client if poolscope opened it. */
   async close(): Promise<void> {
     // Requests still waiting for a lease when the pool's drain deadline has passed: they will not get one.
-    this.#closing.abort();
+    this.#closed = true;
+    for (const onClose of [...this.#onClose]) onClose();
     (this.#client as { off?: (event: string, listener: () => void) => unknown }).off?.('ready', this.#onReady);
     clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
