@@ -257,6 +257,21 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     await until(async () => (await leasesInRedis(key)) === 0);
   });
 
+  it('lets 30 requests wait for one lease without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    cleanup.defer(async () => void process.off('warning', onWarning));
+    const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+    const { pool } = fleetPool(upstream.origin, { key: freshKey(), maxConcurrent: 1 }, { connections: 30 });
+    const bodies = await Promise.all(
+      Array.from({ length: 30 }, async () => (await pool.fetch(`${upstream.origin}/`)).text()),
+    );
+    expect(bodies.filter((b) => b !== 'ok')).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    expect(warnings).toEqual([]);
+  });
+
   it("fails fast with PoolFleetUnavailableError under onUnavailable 'reject' while Redis is unreachable", async () => {
     const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
     const { pool, registry } = fleetPool(upstream.origin, { redis: NO_REDIS, onUnavailable: 'reject' });
