@@ -156,6 +156,8 @@ export class FleetBudget {
     let acquired = false;
     for (let woken = true; woken;) {
       // A lease this process gives back wakes the waiter from its poll interval: it asks Redis again at once.
+      // An abort that came while nothing listened (between the first connection and here) ends the wait now.
+      stop.throwIfAborted();
       const attempt = new AbortController();
       const onStop = () => attempt.abort(stop.reason);
       stop.addEventListener('abort', onStop, { once: true });
