@@ -32,6 +32,8 @@ export const ALERT_NAMES = [
   'PoolscopeTargetDown',
   'PostgresPoolExhausted',
   'PostgresConnectionLeak',
+  'FleetAtCap',
+  'FleetRedisUnavailable',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -261,6 +263,39 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
         `connection leak(s) in the last ${t.postgresLeaks.window}: clients held longer than leakDetectionThresholdMs. ` +
         'Each one logged "Possible connection leak" with the stack that acquired the client: that code path does not ' +
         'release it.',
+    },
+    {
+      alert: 'FleetAtCap',
+      // Fleet-wide: the leases every process holds against the cap they share (the same in each, hence max), at
+      // the cap in at least 90 % of the window's minutes (a subquery of 0/1 per minute), so a dip does not reset it.
+      expr: [
+        `avg_over_time((`,
+        `  sum by (pool) (${m('poolscope_fleet_leases')})`,
+        `  / max by (pool) (${m('poolscope_fleet_max_concurrent')} > 0)`,
+        `  >= bool ${t.fleetAtCap.ratio}`,
+        // 0.85, not 0.9: 9 of 10 minutes, whatever float rounding makes of 9 ÷ 10.
+        `)[${t.fleetAtCap.window}:1m]) > 0.85`,
+      ].join('\n'),
+      for: t.fleetAtCap.for,
+      severity: 'warning',
+      summary: 'The fleet budget of pool {{ $labels.pool }} is at its cap',
+      description:
+        `Every process sharing the {{ $labels.pool }} fleet budget together held all its leases in ` +
+        `{{ $value | humanizePercentage }} of the last ${t.fleetAtCap.window}, for more than ${t.fleetAtCap.for}: ` +
+        'requests wait for a lease (poolscope_fleet_acquire_wait_seconds), and past acquireMs fail as acquire_timeout. ' +
+        "Raise the cap only as far as the upstream's own limit allows.",
+    },
+    {
+      alert: 'FleetRedisUnavailable',
+      expr: `sum by (${BY}, reason) (increase(${m('poolscope_fleet_errors_total', 'reason=~"unavailable|renewal_failed"')}[${t.fleetUnavailable.window}])) > 0`,
+      for: t.fleetUnavailable.for,
+      severity: 'warning',
+      summary: 'Pool {{ $labels.pool }} cannot reach the Redis of its fleet budget ({{ $labels.reason }})',
+      description:
+        `{{ $value | humanize }} requests of the {{ $labels.pool }} pool on {{ $labels.instance }} ran without a fleet ` +
+        `lease, or held leases went unrenewed ({{ $labels.reason }}), in the last ${t.fleetUnavailable.window}, for more ` +
+        `than ${t.fleetUnavailable.for}: the fleet-wide cap does not hold (onUnavailable 'local') or requests are ` +
+        "refused ('reject') while Redis is unreachable. Check FLEET_REDIS_URL and the Redis server.",
     },
   ];
   return rules.map((rule) => ({ ...rule, runbookUrl: runbookUrl(rule.alert, runbookBaseUrl) }));

@@ -235,6 +235,7 @@ export function evaluateAlerts(input: HealthInput, thresholds: Thresholds = THRE
   }
   // PoolscopeTargetDown has no in-process counterpart: a process cannot observe that it is not being scraped.
   // Nor has PostgresConnectionLeak: a pool snapshot has no leak count (the pool logs each leak as it happens).
+  // Nor have the fleet alerts: one process sees its own leases, not the fleet's (it logs Redis going and coming).
 
   return alerts.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
 }

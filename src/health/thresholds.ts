@@ -28,6 +28,10 @@ export interface Thresholds {
   postgresExhausted: { for: string };
   /** Database clients held longer than `leakDetectionThresholdMs` (`poolscope_pool_leaks_total`) within `window`. */
   postgresLeaks: { window: string; for: string };
+  /** Leases held fleet-wide ÷ the fleet cap, per pool, at `ratio` in 90 % of a `window`'s minutes, for `for`. */
+  fleetAtCap: { ratio: number; window: string; for: string };
+  /** Requests a process ran outside the fleet cap, or leases it could not renew, because Redis was unreachable. */
+  fleetUnavailable: { window: string; for: string };
 }
 
 export const THRESHOLDS = {
@@ -63,6 +67,13 @@ export const THRESHOLDS = {
   // A leak is counted once, after the client was already held past leakDetectionThresholdMs: the detection is its
   // own delay, so no `for` on top. The 15 m window keeps the alert up long enough to be seen.
   postgresLeaks: { window: '15m', for: '0m' },
+  // A fleet at its cap nearly all along: requests wait for leases, as a pool at its bound queues. Warning, like
+  // HighConnectionPoolUtilization: the wait is bounded by acquireMs, and its failures page through HighErrorRatio.
+  fleetAtCap: { ratio: 1, window: '10m', for: '5m' },
+  // Redis unreachable: processes run under their local bound only ('local') or refuse ('reject'), so the fleet
+  // cap no longer holds. Loud but not a page: requests are served (or HighErrorRatio pages). As ConnectionFailures:
+  // longer than the window, so one dropped command does not alert.
+  fleetUnavailable: { window: '5m', for: '10m' },
 } as const satisfies Thresholds;
 
 /** The p95 limit, in seconds, that applies to `pool`. */

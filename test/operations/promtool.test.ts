@@ -23,7 +23,7 @@ describe.skipIf(!available)('promtool and amtool accept the shipped configuratio
       REPO,
     );
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 11 rules found');
+    expect(result.stdout).toContain('SUCCESS: 13 rules found');
   });
 
   it('promtool test rules passes every unit test in alerts/tests/', () => {

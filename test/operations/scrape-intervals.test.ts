@@ -29,6 +29,8 @@ interface Scenario {
   series: Series[];
   /** The labels of the alert that must be firing at 30 m (besides alertname and severity). */
   fires: Record<string, string>;
+  /** Fleet-wide alerts aggregate away `job` and `instance`. */
+  fleetWide?: boolean;
 }
 
 const counter = (perSecond: number) => (seconds: number) => Math.floor(seconds * perSecond);
@@ -135,6 +137,31 @@ const SCENARIOS: Record<AlertName, Scenario> = {
     ],
     fires: { pool: 'postgres' },
   },
+  FleetAtCap: {
+    // Two processes holding 6 + 4 of a cap of 10, but for one sample in twenty.
+    series: [
+      {
+        metric: 'poolscope_fleet_leases',
+        labels: { pool: 'openai', instance: 'a:9464' },
+        value: (_, i) => (i % 20 === 3 ? 2 : 6),
+      },
+      { metric: 'poolscope_fleet_leases', labels: { pool: 'openai', instance: 'b:9464' }, value: () => 4 },
+      { metric: 'poolscope_fleet_max_concurrent', labels: { pool: 'openai', instance: 'a:9464' }, value: () => 10 },
+      { metric: 'poolscope_fleet_max_concurrent', labels: { pool: 'openai', instance: 'b:9464' }, value: () => 10 },
+    ],
+    fires: { pool: 'openai' },
+    fleetWide: true,
+  },
+  FleetRedisUnavailable: {
+    series: [
+      {
+        metric: 'poolscope_fleet_errors_total',
+        labels: { pool: 'openai', reason: 'unavailable' },
+        value: counter(1 / 30),
+      },
+    ],
+    fires: { pool: 'openai', reason: 'unavailable' },
+  },
 };
 
 function seriesText({ metric, labels, value }: Series, interval: number): { series: string; values: string } {
@@ -165,7 +192,15 @@ function promtoolTest(interval: number): { status: number | null; output: string
       {
         eval_time: `${MINUTES}m`,
         alertname: alert,
-        exp_alerts: [{ exp_labels: { severity: severity.get(alert), ...at, ...SCENARIOS[alert].fires } }],
+        exp_alerts: [
+          {
+            exp_labels: {
+              severity: severity.get(alert),
+              ...(SCENARIOS[alert].fleetWide ? {} : at),
+              ...SCENARIOS[alert].fires,
+            },
+          },
+        ],
       },
     ],
   }));
