@@ -4,7 +4,14 @@ import { mergePoolOptions, pineconePoolOptions } from '../config/pool-options.js
 import { ConfigError } from '../errors/index.js';
 import { PoolOriginError } from '../errors/index.js';
 import { loadPeer } from '../peers.js';
-import { asPoolFetch, createPool, type FetchInit, type FetchInput, type UpstreamPool } from '../pool/pool.js';
+import {
+  asPoolFetch,
+  createPool,
+  safeOrigin,
+  type FetchInit,
+  type FetchInput,
+  type UpstreamPool,
+} from '../pool/pool.js';
 import type { RequestDescriptor } from '../pool/options.js';
 import { checkUpstream } from './health-check.js';
 import { urlOf } from './sdk-fetch.js';
@@ -189,14 +196,6 @@ export function createPineconeClient(config: PineconeConfig, setup: UpstreamSetu
 /** Pinecone hands out hosts without a scheme; the SDK assumes https, and so do we. */
 function withScheme(host: string): string {
   return /^https?:\/\//.test(host) ? host : `https://${host}`;
-}
-
-function safeOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'an invalid URL';
-  }
 }
 
 function pick<T extends object, K extends keyof T>(object: T, keys: readonly K[]): Pick<T, K> {

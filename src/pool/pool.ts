@@ -118,7 +118,7 @@ export class UpstreamPool extends PoolBase {
    */
   readonly fetch: PoolFetch = asPoolFetch(async (input, init) => {
     const [url, requestInit] = normalizeInput(input, init as RequestInit | undefined);
-    if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, originOf(url));
+    if (!isOnOrigin(url, this.origin)) throw new PoolOriginError(this.name, this.origin, safeOrigin(url));
     const method = (requestInit?.method ?? 'GET').toUpperCase();
     const recorder = this.operation(this.#operationOf(method, url, requestInit?.headers));
     const signal = requestInit?.signal ?? undefined;
@@ -155,7 +155,7 @@ export class UpstreamPool extends PoolBase {
    */
   probe(url: string, init?: FetchInit): Promise<Response> {
     if (!isOnOrigin(url, this.origin))
-      return Promise.reject(new PoolOriginError(this.name, this.origin, originOf(url)));
+      return Promise.reject(new PoolOriginError(this.name, this.origin, safeOrigin(url)));
     return undiciFetch(url, { ...(init as RequestInit | undefined), dispatcher: this.dispatcher });
   }
 
@@ -422,7 +422,8 @@ function isOnOrigin(url: string, origin: string): boolean {
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */ || next === 35; /* # */
 }
 
-function originOf(url: string): string {
+/** A URL's origin for an error message: never throws, never the path or query (which may carry ids). */
+export function safeOrigin(url: string): string {
   try {
     return new URL(url).origin;
   } catch {
