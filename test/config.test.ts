@@ -696,8 +696,33 @@ describe('loadConfig: the fleet budget', () => {
     expect(error.issues).toEqual([
       {
         variable:
-          'SUPABASE_FLEET_MAX_CONCURRENT or PINECONE_FLEET_MAX_CONCURRENT or OPENAI_FLEET_MAX_CONCURRENT or DATABASE_FLEET_MAX_CONCURRENT',
+          'SUPABASE_FLEET_MAX_CONCURRENT or PINECONE_FLEET_MAX_CONCURRENT or OPENAI_FLEET_MAX_CONCURRENT or OPENAI_FLEET_TOKENS_PER_MINUTE or DATABASE_FLEET_MAX_CONCURRENT',
         problem: 'one of them must be set because FLEET_REDIS_URL is set',
+      },
+    ]);
+  });
+
+  it('reads OPENAI_FLEET_TOKENS_PER_MINUTE, alone or with a cap, and rejects what is not a positive integer', () => {
+    expect(loadConfig({ ...OPENAI, ...FLEET, OPENAI_FLEET_TOKENS_PER_MINUTE: '90000' }).openai).toMatchObject({
+      fleetTokensPerMinute: 90_000,
+    });
+    expect(
+      loadConfig({ ...OPENAI, ...FLEET, OPENAI_FLEET_TOKENS_PER_MINUTE: '90000' }).openai?.fleetMaxConcurrent,
+    ).toBe(undefined);
+    for (const bad of ['0', '1.5', '90k'])
+      expect(
+        problemOf(
+          configError({ ...OPENAI, ...FLEET, OPENAI_FLEET_TOKENS_PER_MINUTE: bad }),
+          'OPENAI_FLEET_TOKENS_PER_MINUTE',
+        ),
+      ).toBe('must be a positive integer');
+    expect(configError({ ...OPENAI, OPENAI_FLEET_TOKENS_PER_MINUTE: '90000' }).issues).toEqual([
+      { variable: 'FLEET_REDIS_URL', problem: 'must be set because OPENAI_FLEET_TOKENS_PER_MINUTE is set' },
+    ]);
+    expect(configError({ ...DATABASE, ...FLEET, OPENAI_FLEET_TOKENS_PER_MINUTE: '90000' }).issues).toEqual([
+      {
+        variable: 'OPENAI_FLEET_TOKENS_PER_MINUTE',
+        problem: 'caps nothing: openai is not configured (set OPENAI_API_KEY)',
       },
     ]);
   });

@@ -108,9 +108,12 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   const prefix = options.poolPrefix === undefined ? '' : `${poolName(options.poolPrefix)}_`;
   const name = (base: string) => `${prefix}${base}`;
   const release = metrics.reserve(plannedNames(config).map(name), 'poolPrefix');
-  const setupFor = (overrides: Partial<PoolOptions> | undefined, fleetMaxConcurrent?: number): UpstreamSetup => {
+  const setupFor = (
+    overrides: Partial<PoolOptions> | undefined,
+    limits: Parameters<typeof fleetOptionsFromConfig>[1],
+  ): UpstreamSetup => {
     // The environment's fleet budget first, so an app's own `poolOptions.<upstream>.fleet` replaces it.
-    const layered = { ...fleetOptionsFromConfig(config.fleet, fleetMaxConcurrent, options.logger), ...overrides };
+    const layered = { ...fleetOptionsFromConfig(config.fleet, limits, options.logger), ...overrides };
     return { metrics, name, overrides: options.tls ? { tls: options.tls, ...layered } : layered };
   };
 
@@ -122,24 +125,18 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
   let postgresMissing: PoolConfigError | undefined;
   try {
     if (config.supabase) {
-      supabase = createSupabaseClients(
-        config.supabase,
-        setupFor(options.poolOptions?.supabase, config.supabase.fleetMaxConcurrent),
-      );
+      supabase = createSupabaseClients(config.supabase, setupFor(options.poolOptions?.supabase, config.supabase));
       built.push(supabase.pool);
     }
     if (config.openai) {
       openai = createOpenAIClient(config.openai, {
-        ...setupFor(options.poolOptions?.openai, config.openai.fleetMaxConcurrent),
+        ...setupFor(options.poolOptions?.openai, config.openai),
         ...(options.openaiTimeoutMs !== undefined && { timeoutMs: options.openaiTimeoutMs }),
       });
       built.push(openai.pool);
     }
     if (config.pinecone) {
-      pinecone = createPineconeClient(
-        config.pinecone,
-        setupFor(options.poolOptions?.pinecone, config.pinecone.fleetMaxConcurrent),
-      );
+      pinecone = createPineconeClient(config.pinecone, setupFor(options.poolOptions?.pinecone, config.pinecone));
       built.push(pinecone.controlPool);
     }
     if (config.database) {
@@ -155,7 +152,7 @@ export function createClients(config: PoolscopeConfig, options: CreateClientsOpt
       if (pg) {
         postgres = createPgPoolSync(pg, {
           ...pgPoolOptionsFromConfig(config.database),
-          ...fleetOptionsFromConfig(config.fleet, config.database.fleetMaxConcurrent, options.logger),
+          ...fleetOptionsFromConfig(config.fleet, config.database, options.logger),
           ...options.poolOptions?.postgres,
           name: pgName,
           registry: metrics.registry,

@@ -51,8 +51,8 @@ export function instrumentOpenAIFetch(
       const copy = response.clone();
       const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
       const reading = streaming
-        ? readStream(copy, pool.name, startedAt, metrics, models, usage)
-        : readJson(copy, pool.name, metrics, models, usage);
+        ? readStream(copy, pool, startedAt, metrics, models, usage)
+        : readJson(copy, pool, metrics, models, usage);
       // A body that errors (aborted stream, timeout) simply reports no usage: the pool counts the failure.
       reading.catch(() => undefined);
     }
@@ -88,7 +88,7 @@ interface UsageBody {
 
 function recordUsage(
   body: UsageBody,
-  pool: string,
+  pool: UpstreamPool,
   metrics: PoolscopeMetrics,
   models: ModelLabels,
   usage: OpenAIUsage,
@@ -99,15 +99,16 @@ function recordUsage(
   if (!u) return;
   const input = u.prompt_tokens ?? u.input_tokens ?? 0;
   const output = u.completion_tokens ?? u.output_tokens ?? 0;
-  metrics.openaiTokens.inc({ pool, model, token_type: 'input' }, input);
-  metrics.openaiTokens.inc({ pool, model, token_type: 'output' }, output);
+  metrics.openaiTokens.inc({ pool: pool.name, model, token_type: 'input' }, input);
+  metrics.openaiTokens.inc({ pool: pool.name, model, token_type: 'output' }, output);
+  pool.recordTokens(input + output);
   usage.responsesWithUsage++;
   usage.tokensUsed += input + output;
 }
 
 async function readJson(
   response: Response,
-  pool: string,
+  pool: UpstreamPool,
   metrics: PoolscopeMetrics,
   models: ModelLabels,
   usage: OpenAIUsage,
@@ -121,7 +122,7 @@ async function readJson(
  */
 async function readStream(
   response: Response,
-  pool: string,
+  pool: UpstreamPool,
   startedAt: number,
   metrics: PoolscopeMetrics,
   models: ModelLabels,
@@ -156,7 +157,7 @@ async function readStream(
       if (!firstTokenSeen && isContent) {
         firstTokenSeen = true;
         metrics.openaiTimeToFirstToken.observe(
-          { pool, model: models.labelFor(model) },
+          { pool: pool.name, model: models.labelFor(model) },
           (performance.now() - startedAt) / 1000,
         );
       }

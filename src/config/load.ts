@@ -56,6 +56,7 @@ const FLEET_CAPS = [
   ['SUPABASE_FLEET_MAX_CONCURRENT', 'supabase', 'SUPABASE_URL'],
   ['PINECONE_FLEET_MAX_CONCURRENT', 'pinecone', 'PINECONE_API_KEY'],
   ['OPENAI_FLEET_MAX_CONCURRENT', 'openai', 'OPENAI_API_KEY'],
+  ['OPENAI_FLEET_TOKENS_PER_MINUTE', 'openai', 'OPENAI_API_KEY'],
   ['DATABASE_FLEET_MAX_CONCURRENT', 'database', 'DATABASE_URL'],
 ] as const satisfies ReadonlyArray<readonly [EnvVariable, keyof ReturnType<typeof configured>, EnvVariable]>;
 const PINECONE_TARGETS = ['PINECONE_INDEX_HOST', 'PINECONE_INDEX_NAME', 'PINECONE_CONTROLLER_HOST'] as const;
@@ -233,6 +234,7 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
     };
     if (v.OPENAI_MODELS !== undefined) openai.models = v.OPENAI_MODELS;
     if (v.OPENAI_FLEET_MAX_CONCURRENT !== undefined) openai.fleetMaxConcurrent = v.OPENAI_FLEET_MAX_CONCURRENT;
+    if (v.OPENAI_FLEET_TOKENS_PER_MINUTE !== undefined) openai.fleetTokensPerMinute = v.OPENAI_FLEET_TOKENS_PER_MINUTE;
     config.openai = withSecrets(openai as OpenAIConfig, { apiKey: required(v.OPENAI_API_KEY) });
   }
 

@@ -104,22 +104,25 @@ export function openaiPoolOptions(
 }
 
 /**
- * FLEET_REDIS_URL, FLEET_LEASE_MS, FLEET_ON_UNAVAILABLE and an upstream's `<UPSTREAM>_FLEET_MAX_CONCURRENT` →
- * its pool's `fleet` option (the key defaults to the pool's name); nothing when either is unset.
+ * FLEET_REDIS_URL, FLEET_LEASE_MS, FLEET_ON_UNAVAILABLE and an upstream's `<UPSTREAM>_FLEET_MAX_CONCURRENT` (and
+ * `OPENAI_FLEET_TOKENS_PER_MINUTE`) → its pool's `fleet` option (the key defaults to the pool's name); nothing
+ * when Redis or every limit is unset.
  */
 export function fleetOptionsFromConfig(
   fleet: FleetConfig | undefined,
-  maxConcurrent: number | undefined,
+  limits: { fleetMaxConcurrent?: number; fleetTokensPerMinute?: number },
   logger?: FleetLogger,
 ): { fleet?: FleetOptions } {
-  if (fleet === undefined || maxConcurrent === undefined) return {};
+  const { fleetMaxConcurrent: maxConcurrent, fleetTokensPerMinute: tokensPerMinute } = limits;
+  if (fleet === undefined || (maxConcurrent === undefined && tokensPerMinute === undefined)) return {};
   // `redisUrl` is a non-enumerable secret of the section: read by name, never spread.
   const options: FleetOptions = {
     redis: fleet.redisUrl,
-    maxConcurrent,
     leaseMs: fleet.leaseMs,
     onUnavailable: fleet.onUnavailable,
   };
+  if (maxConcurrent !== undefined) options.maxConcurrent = maxConcurrent;
+  if (tokensPerMinute !== undefined) options.tokensPerMinute = tokensPerMinute;
   if (logger !== undefined) options.logger = logger;
   return { fleet: options };
 }

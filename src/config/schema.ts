@@ -199,6 +199,7 @@ export const ENV_SCHEMA = {
   OPENAI_MAX_RETRIES: countOrZero(),
   OPENAI_MODELS: nameList(),
   OPENAI_FLEET_MAX_CONCURRENT: count(),
+  OPENAI_FLEET_TOKENS_PER_MINUTE: count(),
 
   DATABASE_URL: postgresUrl(),
   DATABASE_POOL_SIZE: count(),

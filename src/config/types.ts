@@ -81,6 +81,8 @@ export interface OpenAIConfig {
   models?: string[];
   /** `OPENAI_FLEET_MAX_CONCURRENT`: the fleet-wide cap in Redis; absent when unset. */
   fleetMaxConcurrent?: number;
+  /** `OPENAI_FLEET_TOKENS_PER_MINUTE`: the fleet-wide tokens-per-minute budget in Redis; absent when unset. */
+  fleetTokensPerMinute?: number;
 }
 
 export interface DatabaseConfig {

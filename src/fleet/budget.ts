@@ -3,6 +3,7 @@ import { PoolAcquireTimeoutError } from '../errors/pool-acquire-timeout-error.js
 import { PoolClosedError } from '../errors/pool-closed-error.js';
 import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
 import type { ResolvedFleetOptions } from './options.js';
+import { exhaustedTokensResetMs, TokenWindow } from './token-window.js';
 import {
   connectRedis,
   leaseFactory,
@@ -27,9 +28,14 @@ export interface FleetRecorder {
 export interface FleetLive {
   /** Leases this process holds. */
   leases: number;
-  /** Requests of this process waiting for a lease (they hold their local slot meanwhile). */
+  /** Requests of this process waiting for the fleet (they hold their local slot meanwhile). */
   waiting: number;
-  maxConcurrent: number;
+  /** The fleet-wide cap; absent for a tokens-only budget. */
+  maxConcurrent?: number;
+  /** The fleet's tokens per minute; absent without a token budget. */
+  tokensPerMinute?: number;
+  /** Tokens left in the fleet's current minute, as Redis last said. */
+  tokensRemaining?: number;
 }
 
 export type FleetRelease = () => void;
@@ -38,7 +44,7 @@ export type FleetRelease = () => void;
 const POLL_INTERVAL_MS = 5;
 /** Longest a command to Redis may take before Redis counts as unreachable (clients poolscope opens). */
 const COMMAND_TIMEOUT_MS = 1_000;
-/** Longest `close()` waits for releases still on their way to Redis. */
+/** Longest `close()` waits for releases and token counts still on their way to Redis. */
 const CLOSE_RELEASES_MS = 1_000;
 
 const noRelease: FleetRelease = () => undefined;
@@ -49,14 +55,14 @@ const WAKE = Symbol('wake');
 const INITIAL_CONNECT_STATES = new Set(['connecting', 'connect']);
 
 /**
- * A fleet-wide concurrency budget in Redis (redis-semaphore's `Semaphore`: a sorted set of leases, taken and
- * expired atomically in Lua). A request's lease is renewed every `leaseMs / 3` while held and released with it;
+ * A fleet-wide budget in Redis: a concurrency cap (redis-semaphore's `Semaphore`: a sorted set of leases, taken and
+ * expired atomically in Lua), a tokens-per-minute window (`TokenWindow`), or both. A request's lease is renewed every `leaseMs / 3` while held and released with it;
  * a lease whose process died expires after at most `leaseMs`. While Redis cannot be reached, requests run under
  * the local bound (`onUnavailable: 'local'`) or are refused (`'reject'`), counted, and the transition logged once.
  */
 export class FleetBudget {
   readonly key: string;
-  readonly maxConcurrent: number;
+  readonly maxConcurrent: number | undefined;
   readonly #pool: string;
   readonly #options: ResolvedFleetOptions;
   readonly #recorder: FleetRecorder;
@@ -64,8 +70,10 @@ export class FleetBudget {
   readonly #owned: OwnedRedisClient | undefined;
   readonly #newLease: LeaseFactory;
   readonly #redisKey: string;
+  readonly #tokens: TokenWindow | undefined;
   readonly #held = new Set<Lease>();
-  readonly #releasing = new Set<Promise<void>>();
+  /** Releases and token counts on their way to Redis: `close()` lets them arrive. */
+  readonly #writes = new Set<Promise<void>>();
   #waiting = 0;
   #closed = false;
   /** Ends each wait in progress: a set, not listeners on one signal, so a thousand waiters raise no warning. */
@@ -98,10 +106,45 @@ export class FleetBudget {
     // A reconnect is news worth logging before the next request proves it; an app's own client gets this listener only.
     (this.#client as Partial<OwnedRedisClient>).on?.('ready', this.#onReady);
     if (this.#client.status === 'ready') this.#everReady = true;
+    this.#tokens =
+      options.tokensPerMinute === undefined
+        ? undefined
+        : new TokenWindow(this.#client, options.key, options.tokensPerMinute);
   }
 
   live(): FleetLive {
-    return { leases: this.#held.size, waiting: this.#waiting, maxConcurrent: this.maxConcurrent };
+    const live: FleetLive = { leases: this.#held.size, waiting: this.#waiting };
+    if (this.maxConcurrent !== undefined) live.maxConcurrent = this.maxConcurrent;
+    if (this.#tokens) {
+      live.tokensPerMinute = this.#tokens.tokensPerMinute;
+      live.tokensRemaining = this.#tokens.remaining;
+    }
+    return live;
+  }
+
+  /**
+   * Counts tokens a response reported as used against `tokensPerMinute` (nothing without a token budget). Not
+   * awaited by the request: a Redis that cannot be told is counted as `unavailable`, and those tokens go uncounted.
+   */
+  spendTokens(tokens: number): void {
+    const window = this.#tokens;
+    if (!window || this.#closed || !Number.isInteger(tokens) || tokens <= 0) return;
+    // Tokens reported while the first connection is being made count once it is up, like requests wait for it.
+    const connected = this.#connectingFirstTime() ? this.#firstConnection() : Promise.resolve();
+    this.#write(
+      connected.then(() => window.spend(tokens)),
+      'unavailable',
+    );
+  }
+
+  /**
+   * Reads a response's rate-limit headers: when the upstream says its own token limit has run out, the whole
+   * fleet pauses until it resets, so replicas stop together instead of each earning its own 429s.
+   */
+  observeRateLimit(headers: { get(name: string): string | null }): void {
+    if (!this.#tokens || this.#closed) return;
+    const resetMs = exhaustedTokensResetMs(headers);
+    if (resetMs !== undefined) this.#write(this.#tokens.pause(resetMs), 'unavailable');
   }
 
   /**
@@ -126,9 +169,7 @@ export class FleetBudget {
     this.#waiting++;
     const startedAt = performance.now();
     try {
-      // One waiter per process asks Redis at a time, in arrival order; the others wait their turn here, where an
-      // abort or a timeout takes them out of the line at once.
-      return await this.#turns.add(() => this.#lease(stop.signal), { signal: stop.signal });
+      return await this.#admit(stop.signal);
     } finally {
       this.#waiting--;
       clearTimeout(timer);
@@ -138,15 +179,33 @@ export class FleetBudget {
     }
   }
 
-  async #lease(stop: AbortSignal): Promise<FleetRelease> {
+  /** The token window's go-ahead, then a lease: tokens first, so no lease is held while the minute runs out. */
+  async #admit(stop: AbortSignal): Promise<FleetRelease> {
     // Until the first connection is up, requests wait for it: a process starting under load must not run its
     // first burst outside the cap. Once it has been up, a connection that is not is Redis being unreachable.
-    if (this.#client.status !== 'ready' && !this.#everReady && INITIAL_CONNECT_STATES.has(this.#client.status)) {
-      await this.#initialConnect(stop);
-    }
+    if (this.#connectingFirstTime()) await this.#initialConnect(stop);
     if (this.#client.status !== 'ready')
       return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
-    const lease = this.#newLease(this.#client, this.#redisKey, this.maxConcurrent, {
+    if (this.#tokens) {
+      try {
+        await this.#tokens.admit(stop);
+      } catch (error) {
+        if (stop.aborted) throw stop.reason;
+        return this.#unavailable(error);
+      }
+      this.#markReachable();
+    }
+    const maxConcurrent = this.maxConcurrent;
+    if (maxConcurrent === undefined) return noRelease;
+    // One waiter per process asks Redis at a time, in arrival order; the others wait their turn here, where an
+    // abort or a timeout takes them out of the line at once.
+    return this.#turns.add(() => this.#lease(stop, maxConcurrent), { signal: stop });
+  }
+
+  async #lease(stop: AbortSignal, maxConcurrent: number): Promise<FleetRelease> {
+    if (this.#client.status !== 'ready')
+      return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
+    const lease = this.#newLease(this.#client, this.#redisKey, maxConcurrent, {
       lockTimeout: this.#options.leaseMs,
       acquireTimeout: Number.POSITIVE_INFINITY, // bounded below, by `timeoutMs` and the caller's signal
       retryInterval: POLL_INTERVAL_MS,
@@ -193,12 +252,14 @@ export class FleetBudget {
     this.#markReachable();
   };
 
-  /**
-   * Resolves when the client is first ready or its first attempt fails (one listener set, however many wait),
-   * or rejects when `stop` aborts first.
-   */
-  #initialConnect(stop: AbortSignal): Promise<void> {
-    this.#firstConnect ??= new Promise<void>((resolve) => {
+  /** Whether the client is still making its first connection (an app's own client may be `ready` already). */
+  #connectingFirstTime(): boolean {
+    return this.#client.status !== 'ready' && !this.#everReady && INITIAL_CONNECT_STATES.has(this.#client.status);
+  }
+
+  /** Resolves when the client is first ready or its first attempt fails: one listener set, however many wait. */
+  #firstConnection(): Promise<void> {
+    return (this.#firstConnect ??= new Promise<void>((resolve) => {
       const client = this.#client as {
         once?: (event: string, listener: () => void) => unknown;
         off?: (event: string, listener: () => void) => unknown;
@@ -209,11 +270,15 @@ export class FleetBudget {
         resolve();
       };
       for (const event of ['ready', 'error', 'close']) client.once!(event, done);
-    });
+    }));
+  }
+
+  /** The first connection, or a rejection with `stop`'s reason when it aborts first. */
+  #initialConnect(stop: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onStop = () => reject(stop.reason);
       stop.addEventListener('abort', onStop, { once: true });
-      void this.#firstConnect!.then(() => {
+      void this.#firstConnection().then(() => {
         stop.removeEventListener('abort', onStop);
         resolve();
       });
@@ -231,7 +296,7 @@ export class FleetBudget {
     for (const lease of [...this.#held]) this.#release(lease);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(this.#releasing),
+      Promise.all(this.#writes),
       new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_RELEASES_MS))),
     ]);
     clearTimeout(timer);
@@ -261,16 +326,21 @@ export class FleetBudget {
       clearInterval(this.#renewTimer);
       this.#renewTimer = undefined;
     }
-    const releasing: Promise<void> = lease.release().then(
+    // A release that fails expires by itself within leaseMs: capacity is lost to the fleet until then, not for good.
+    this.#write(lease.release(), 'release_failed');
+  }
+
+  /** A write to Redis no request waits for: counted and logged when it fails, awaited by `close()`. */
+  #write(write: Promise<void>, failure: FleetErrorReason): void {
+    const done: Promise<void> = write.then(
       () => this.#markReachable(),
       (error: unknown) => {
-        // The lease expires by itself within leaseMs: capacity is lost to the fleet until then, not for good.
-        this.#recorder.failed('release_failed');
+        this.#recorder.failed(failure);
         this.#markUnreachable(error);
       },
     );
-    this.#releasing.add(releasing);
-    void releasing.finally(() => this.#releasing.delete(releasing));
+    this.#writes.add(done);
+    void done.finally(() => this.#writes.delete(done));
   }
 
   readonly #renewAll = (): void => {
@@ -312,7 +382,7 @@ export class FleetBudget {
       this.#log(
         'info',
         {},
-        `Pool "${this.#pool}" reaches Redis again: fleet budget "${this.key}" enforced (maxConcurrent=${this.maxConcurrent})`,
+        `Pool "${this.#pool}" reaches Redis again: fleet budget "${this.key}" enforced (${this.#describe()})`,
       );
   }
 
@@ -326,6 +396,13 @@ export class FleetBudget {
       { error: messageOf(error) },
       `Pool "${this.#pool}" cannot reach Redis for fleet budget "${this.key}": ${fallback} until it answers again`,
     );
+  }
+
+  #describe(): string {
+    const limits = [];
+    if (this.maxConcurrent !== undefined) limits.push(`maxConcurrent=${this.maxConcurrent}`);
+    if (this.#tokens) limits.push(`tokensPerMinute=${this.#tokens.tokensPerMinute}`);
+    return limits.join(', ');
   }
 
   #log(level: 'warn' | 'info', obj: Record<string, unknown>, msg: string): void {

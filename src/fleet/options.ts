@@ -13,17 +13,24 @@ export interface FleetLogger {
 }
 
 /**
- * A fleet-wide concurrency budget shared through Redis by every process whose pool names the same `key`: a
- * request holds a lease for as long as it holds its local slot, and the fleet never holds more than
- * `maxConcurrent` leases at once.
+ * A fleet-wide budget shared through Redis by every process whose pool names the same `key`: a concurrency cap
+ * (a request holds a lease for as long as it holds its local slot, and the fleet never holds more than
+ * `maxConcurrent` leases at once), a tokens-per-minute budget, or both.
  */
 export interface FleetOptions {
   /** A Redis URL (`redis://`, `rediss://`), or an ioredis client the app owns (poolscope never closes it). */
   redis: string | FleetRedisClient;
   /** Names the shared budget: every process whose pool uses this key shares one cap. Default: the pool name. */
   key?: string;
-  /** Requests in flight at once across every process sharing the key. */
-  maxConcurrent: number;
+  /** Requests in flight at once across every process sharing the key. Required unless `tokensPerMinute` is set. */
+  maxConcurrent?: number;
+  /**
+   * Tokens the fleet may spend per minute (an HTTP pool whose responses report usage: the OpenAI pool of
+   * `createClients` counts each response's `usage`, any other app calls `pool.recordTokens()`). A request waits
+   * while the fleet's current minute has none left, and the whole fleet pauses when the upstream answers
+   * `x-ratelimit-remaining-tokens: 0`, until its `x-ratelimit-reset-tokens`.
+   */
+  tokensPerMinute?: number;
   /**
    * A lease not renewed for this long expires, so a process that dies cannot hold the fleet's budget forever.
    * Held leases are renewed every `leaseMs / 3`. Keep it well above host clock differences. Default 10000.
@@ -42,7 +49,8 @@ export interface FleetOptions {
 export interface ResolvedFleetOptions {
   redis: string | FleetRedisClient;
   key: string;
-  maxConcurrent: number;
+  maxConcurrent: number | undefined;
+  tokensPerMinute: number | undefined;
   leaseMs: number;
   onUnavailable: FleetUnavailablePolicy;
   logger: FleetLogger;
@@ -54,6 +62,7 @@ const FLEET_OPTION_NAMES = new Set<string>([
   'redis',
   'key',
   'maxConcurrent',
+  'tokensPerMinute',
   'leaseMs',
   'onUnavailable',
   'logger',
@@ -65,8 +74,15 @@ const defaultLogger: FleetLogger = {
   },
 };
 
-/** Validates `fleet` of a pool's options. Throws `PoolConfigError` naming `fleet.<option>`. */
-export function resolveFleetOptions(value: FleetOptions | undefined, pool: string): ResolvedFleetOptions | undefined {
+/**
+ * Validates `fleet` of a pool's options. Throws `PoolConfigError` naming `fleet.<option>`. `countsTokens`: the
+ * pool can be told of tokens spent (HTTP pools; a database pool has none).
+ */
+export function resolveFleetOptions(
+  value: FleetOptions | undefined,
+  pool: string,
+  countsTokens: boolean,
+): ResolvedFleetOptions | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') throw new PoolConfigError('fleet', 'must be an object', pool);
   for (const key of Object.keys(value)) {
@@ -94,8 +110,14 @@ export function resolveFleetOptions(value: FleetOptions | undefined, pool: strin
   if (typeof key !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(key)) {
     throw new PoolConfigError('fleet.key', 'must be 1-128 characters of letters, digits, _ . : -', pool);
   }
-  if (value.maxConcurrent === undefined)
-    throw new PoolConfigError('fleet.maxConcurrent', 'is required: the fleet-wide cap', pool);
+  if (value.tokensPerMinute !== undefined && !countsTokens)
+    throw new PoolConfigError('fleet.tokensPerMinute', 'is for HTTP pools whose responses report tokens', pool);
+  if (value.maxConcurrent === undefined && value.tokensPerMinute === undefined)
+    throw new PoolConfigError(
+      'fleet.maxConcurrent',
+      'is required unless fleet.tokensPerMinute is set: the fleet-wide cap',
+      pool,
+    );
   const onUnavailable = value.onUnavailable ?? FLEET_DEFAULTS.onUnavailable;
   if (onUnavailable !== 'local' && onUnavailable !== 'reject')
     throw new PoolConfigError('fleet.onUnavailable', "must be 'local' or 'reject'", pool);
@@ -105,12 +127,17 @@ export function resolveFleetOptions(value: FleetOptions | undefined, pool: strin
   return {
     redis,
     key,
-    maxConcurrent: integer(value.maxConcurrent, 0, 'fleet.maxConcurrent', pool, 1),
+    maxConcurrent: optionalInteger(value.maxConcurrent, 'fleet.maxConcurrent', pool),
+    tokensPerMinute: optionalInteger(value.tokensPerMinute, 'fleet.tokensPerMinute', pool),
     // Renewals every leaseMs / 3 need a few milliseconds of room.
     leaseMs: integer(value.leaseMs, FLEET_DEFAULTS.leaseMs, 'fleet.leaseMs', pool, 30),
     onUnavailable,
     logger,
   };
+}
+
+function optionalInteger(value: number | undefined, option: string, pool: string): number | undefined {
+  return value === undefined ? undefined : integer(value, 0, option, pool, 1);
 }
 
 /**

@@ -110,6 +110,8 @@ export class PoolscopeMetrics {
   readonly healthCheckDuration: Histogram<'pool'>;
   readonly fleetLeases: Gauge<'pool'>;
   readonly fleetMaxConcurrent: Gauge<'pool'>;
+  readonly fleetTokensPerMinute: Gauge<'pool'>;
+  readonly fleetTokensRemaining: Gauge<'pool'>;
   readonly fleetAcquireWait: Histogram<'pool'>;
   readonly fleetErrors: Counter<'pool' | 'reason'>;
 
@@ -292,7 +294,12 @@ export class PoolscopeMetrics {
       registers,
     });
     // Fleet budgets (`fleet` option): only pools that have one report these.
-    const fleetGauge = (name: string, help: string, read: (fleet: FleetLive) => number, aggregator: Aggregator) =>
+    const fleetGauge = (
+      name: string,
+      help: string,
+      read: (fleet: FleetLive) => number | undefined,
+      aggregator: Aggregator,
+    ) =>
       new Gauge({
         name,
         help,
@@ -303,7 +310,8 @@ export class PoolscopeMetrics {
           this.reset();
           for (const pool of pools) {
             const fleet = pool.live().fleet;
-            if (fleet) this.set({ pool: pool.name }, read(fleet));
+            const value = fleet && read(fleet);
+            if (value !== undefined) this.set({ pool: pool.name }, value);
           }
         },
       });
@@ -319,16 +327,28 @@ export class PoolscopeMetrics {
       (f) => f.maxConcurrent,
       'max',
     );
+    this.fleetTokensPerMinute = fleetGauge(
+      'poolscope_fleet_tokens_per_minute',
+      'Fleet-wide budget of tokens per minute (fleet.tokensPerMinute), shared through Redis.',
+      (f) => f.tokensPerMinute,
+      'max',
+    );
+    this.fleetTokensRemaining = fleetGauge(
+      'poolscope_fleet_tokens_remaining',
+      "Tokens left in the fleet's current minute, as Redis last said (0 while the upstream's own limit is spent).",
+      (f) => f.tokensRemaining,
+      'min',
+    );
     this.fleetAcquireWait = new Histogram({
       name: 'poolscope_fleet_acquire_wait_seconds',
-      help: 'Time a request waited for a fleet lease in Redis, after its local slot (part of poolscope_pool_acquire_wait_seconds).',
+      help: 'Time a request waited for the fleet budget in Redis (tokens, then a lease), after its local slot (part of poolscope_pool_acquire_wait_seconds).',
       labelNames: ['pool'] as const,
       buckets: ACQUIRE_WAIT_BUCKETS,
       registers,
     });
     this.fleetErrors = new Counter({
       name: 'poolscope_fleet_errors_total',
-      help: 'Fleet budget failures, by reason: unavailable (Redis unreachable when taking a lease), renewal_failed, lease_lost, release_failed.',
+      help: 'Fleet budget failures, by reason: unavailable (Redis unreachable when admitting a request or counting its tokens), renewal_failed, lease_lost, release_failed.',
       labelNames: ['pool', 'reason'] as const,
       registers,
     });

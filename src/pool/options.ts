@@ -204,7 +204,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     operationOf: options.operationOf,
     statsWindowSize: integer(options.statsWindowSize, POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
     tls: options.tls,
-    fleet: resolveFleetOptions(options.fleet, name),
+    fleet: resolveFleetOptions(options.fleet, name, true),
   };
 }
 

@@ -311,6 +311,7 @@ export class UpstreamPool extends PoolBase {
         lifecycle.finish('error', failure.reason);
         throw failure.error;
       }
+      this.fleet?.observeRateLimit(response.headers);
       if (this.listenerCount('response') > 0)
         this.emit('response', { pool: this.name, status: response.status, headers: response.headers });
       // Headers are read only for a status worth retrying: a 200 costs nothing here.
@@ -336,6 +337,15 @@ export class UpstreamPool extends PoolBase {
       lifecycle.deliver(attempt);
       return response;
     }
+  }
+
+  /**
+   * Counts tokens the upstream reported as used against the pool's `fleet.tokensPerMinute`; nothing without one.
+   * The OpenAI pool of `createClients` calls it with every response's `usage`; an app that wires its own client
+   * to `pool.fetch` calls it with what that client reads.
+   */
+  recordTokens(tokens: number): void {
+    this.fleet?.spendTokens(tokens);
   }
 
   /** Counts a retry in `poolscope_request_retries_total` and the snapshot (the pool's own, or an SDK's). */

@@ -146,7 +146,7 @@ export function resolveCommon(options: PgInstrumentOptions) {
     maxQueued: integer(options.maxQueued, PG_POOL_DEFAULTS.maxQueued, 'maxQueued', name, 0),
     maxOperations: integer(options.maxOperations, PG_POOL_DEFAULTS.maxOperations, 'maxOperations', name, 1),
     statsWindowSize: integer(options.statsWindowSize, PG_POOL_DEFAULTS.statsWindowSize, 'statsWindowSize', name, 1),
-    fleet: resolveFleetOptions(options.fleet, name),
+    fleet: resolveFleetOptions(options.fleet, name, false),
   };
 }
 
