@@ -6,7 +6,9 @@
 import { Registry } from 'prom-client';
 import { createPool } from 'poolscope';
 
-const { origin, path, redis, local, cap, key } = JSON.parse(process.argv[2] ?? '{}');
+const { origin, path, redis, local, cap, tokens, key } = JSON.parse(process.argv[2] ?? '{}');
+/** A token budget that never binds, so the figure is its Redis round trips alone; each request counts 10 tokens. */
+const tokenBudget = tokens ? { tokensPerMinute: 1_000_000_000 } : {};
 const pool = createPool({
   name: 'bench_fleet',
   origin,
@@ -14,11 +16,12 @@ const pool = createPool({
   registry: new Registry(),
   retry: false,
   timeouts: { acquireMs: 120_000 },
-  ...(cap && { fleet: { redis, key, maxConcurrent: cap, logger: { warn: () => undefined } } }),
+  ...(cap && { fleet: { redis, key, maxConcurrent: cap, ...tokenBudget, logger: { warn: () => undefined } } }),
 });
 const send = async () => {
   const startedAt = performance.now();
   await (await pool.fetch(`${origin}${path}`)).arrayBuffer();
+  if (tokens) pool.recordTokens(10);
   return performance.now() - startedAt;
 };
 await Promise.all(Array.from({ length: local }, send));

@@ -1,6 +1,6 @@
 /**
  * 8. A fleet budget's cost: 4 processes, each a pool of 5 driven by 5 closed loops, against one upstream answering
- * in 20 ms, with no fleet budget, with one whose cap never binds (4 × 5 = 20: the Redis round trips alone), and
+ * in 20 ms, with no fleet budget (one process alone also with a tokens-per-minute budget), with one whose cap never binds (4 × 5 = 20: the Redis round trips alone), and
  * with a cap of 10 that binds. The processes start together and each sends the same number of requests; throughput is all of
  * them over the slowest process's time.
  */
@@ -43,6 +43,7 @@ export async function run(ctx) {
   const variants = [
     { variant: '1 process, sequential, fleet off', cap: 0, ...sequential },
     { variant: '1 process, sequential, fleet on', cap: 1, ...sequential },
+    { variant: '1 process, sequential, fleet on + tokens per minute', cap: 1, tokens: true, ...sequential },
     { variant: `${processes} processes, fleet off`, cap: 0, ...fleet },
     {
       variant: `${processes} processes, fleet on, cap ${processes * LOCAL} (never binds)`,
@@ -53,7 +54,7 @@ export async function run(ctx) {
   ];
   const results = [];
   try {
-    for (const { variant, cap, processes, local, kind, latencyMs, requests: requestsPerProcess } of variants) {
+    for (const { variant, cap, tokens, processes, local, kind, latencyMs, requests: requestsPerProcess } of variants) {
       const row = await withUpstream(
         ctx.host,
         { kind: /** @type {'sim' | 'fast'} */ (kind), tls: false, behaviour: { latencyMs } },
@@ -64,6 +65,7 @@ export async function run(ctx) {
             redis: redis.url,
             local,
             cap,
+            tokens: Boolean(tokens),
             key: `bench_${Date.now()}`,
           };
           const workers = Array.from({ length: processes }, () =>
@@ -104,8 +106,9 @@ export async function run(ctx) {
   } finally {
     await redis.close();
   }
-  const [seqOff, seqOn, off, free, binding] = results;
+  const [seqOff, seqOn, seqTokens, off, free, binding] = results;
   const costMs = round(seqOn.p50Ms - seqOff.p50Ms, 2);
+  const tokensCostMs = round(seqTokens.p50Ms - seqOn.p50Ms, 2);
   const loadedCostMs = round(free.p50Ms - off.p50Ms, 2);
   // With a 20 ms upstream and requests always waiting, the ideal is cap / 20 ms.
   const idealBindingPerS = round(BINDING_CAP / (upstreamLatencyMs / 1000), 0);
@@ -114,6 +117,7 @@ export async function run(ctx) {
     results,
     summary: {
       p50CostPerRequestMs: costMs,
+      p50CostOfTokenBudgetMs: tokensCostMs,
       p50CostUnderLoadMs: loadedCostMs,
       throughputRatioFleetOnVsOff: ratio(free.throughputPerS, off.throughputPerS),
       bindingThroughputPerS: binding.throughputPerS,
@@ -126,6 +130,8 @@ export async function run(ctx) {
     notes: [
       `One request at a time, a fleet budget costs ${costMs} ms at the median (${seqOff.p50Ms} → ${seqOn.p50Ms} ms): the Redis round trip that ` +
         'takes the lease; the release is sent without waiting for it.',
+      `A tokens-per-minute budget on top costs ${tokensCostMs} ms more (${seqOn.p50Ms} → ${seqTokens.p50Ms} ms): one read of the ` +
+        "fleet's minute before each request; the count after it is not waited for.",
       `${processes} processes × ${LOCAL} in flight against a ${upstreamLatencyMs} ms upstream, a cap that never binds: ${loadedCostMs} ms more at the median and ` +
         `${ratio(free.throughputPerS, off.throughputPerS)}× the throughput (client, upstream and Redis share the machine's cores).`,
       `A cap of ${BINDING_CAP} allows at most ${BINDING_CAP} / ${upstreamLatencyMs} ms = ${idealBindingPerS} req/s; measured ${binding.throughputPerS} req/s ` +
