@@ -178,6 +178,25 @@ describe.runIf(hasRedis())('fleet tokens-per-minute budget in Redis', () => {
     });
   });
 
+  it('lets a caller abort at once while Redis is slow to answer the read of the minute', async () => {
+    const registry = new Registry();
+    const pool = cleanup.pool({
+      name: 'tokens_test',
+      origin: sim.origin,
+      registry,
+      fleet: { redis: redis.url, key: freshKey(), tokensPerMinute: 1_000, logger: quiet },
+    });
+    const models = `${sim.origin}/v1/models`;
+    await (await pool.fetch(models, { headers: { authorization: 'Bearer sk-test' } })).text();
+    // Redis holds every command for 1.5 s: longer than the abort, and than poolscope's 1 s command timeout.
+    await client.client('PAUSE', 1_500, 'ALL');
+    const startedAt = performance.now();
+    const error = await pool.fetch(models, { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(performance.now() - startedAt).toBeLessThan(800);
+    expect(pool.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 });
+  });
+
   it('pauses every replica when the upstream answers x-ratelimit-remaining-tokens: 0, until its reset', async () => {
     const key = freshKey();
     const a = replica({ redis: redis.url, key, tokensPerMinute: 1_000_000 });

@@ -4,6 +4,7 @@ import { PoolClosedError } from '../errors/pool-closed-error.js';
 import { PoolFleetUnavailableError } from '../errors/pool-fleet-unavailable-error.js';
 import type { ResolvedFleetOptions } from './options.js';
 import { exhaustedTokensResetMs, TokenWindow } from './token-window.js';
+import { untilStopped } from './until-stopped.js';
 import {
   connectRedis,
   leaseFactory,
@@ -183,7 +184,7 @@ export class FleetBudget {
   async #admit(stop: AbortSignal): Promise<FleetRelease> {
     // Until the first connection is up, requests wait for it: a process starting under load must not run its
     // first burst outside the cap. Once it has been up, a connection that is not is Redis being unreachable.
-    if (this.#connectingFirstTime()) await this.#initialConnect(stop);
+    if (this.#connectingFirstTime()) await untilStopped(this.#firstConnection(), stop);
     if (this.#client.status !== 'ready')
       return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
     if (this.#tokens) {
@@ -271,18 +272,6 @@ export class FleetBudget {
       };
       for (const event of ['ready', 'error', 'close']) client.once!(event, done);
     }));
-  }
-
-  /** The first connection, or a rejection with `stop`'s reason when it aborts first. */
-  #initialConnect(stop: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onStop = () => reject(stop.reason);
-      stop.addEventListener('abort', onStop, { once: true });
-      void this.#firstConnection().then(() => {
-        stop.removeEventListener('abort', onStop);
-        resolve();
-      });
-    });
   }
 
   /** Stops renewing, lets releases on their way reach Redis, and closes the client if poolscope opened it. */

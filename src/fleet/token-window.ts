@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { retryAfterMs } from '../pool/retry.js';
 import type { FleetRedisClient } from './redis.js';
+import { untilStopped } from './until-stopped.js';
 
 /** rate-limiter-flexible's answer: how much of the window is used, and when it ends. */
 interface WindowState {
@@ -69,8 +70,7 @@ export class TokenWindow {
    */
   async admit(stop: AbortSignal): Promise<void> {
     for (;;) {
-      const state = await this.#window.get(this.#key);
-      stop.throwIfAborted();
+      const state = await untilStopped(this.#window.get(this.#key), stop);
       this.#remaining = state ? state.remainingPoints : this.tokensPerMinute;
       if (!state || state.consumedPoints < this.tokensPerMinute) return;
       await sleep(Math.min(Math.max(state.msBeforeNext, 1), RECHECK_MS), undefined, { signal: stop }).catch(
