@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanEnv } from './support/built-service.js';
+import { testDatabaseUrl } from './support/database.js';
 import { startCountingServer, type CountingServer } from './support/http-server.js';
+import { hasRedis, startRedis } from './support/redis.js';
 import { startSilentListener } from './support/silent-listener.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -198,6 +200,34 @@ describe('poolscope (the npm start binary)', () => {
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 0, signal: null });
   });
+
+  it.runIf(hasRedis())(
+    "keeps the configured database's fleet budget in the demo, with the other configured upstreams ignored",
+    async () => {
+      const redis = await startRedis();
+      try {
+        const run = start({
+          PORT: '0',
+          POOLSCOPE_MODE: 'demo',
+          OPENAI_API_KEY: 'sk-configured-but-ignored',
+          DATABASE_URL: testDatabaseUrl(),
+          FLEET_REDIS_URL: redis.url,
+          DATABASE_FLEET_MAX_CONCURRENT: '3',
+        });
+        const { url } = await listeningUrl(run);
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        // The demo's Postgres pool runs under the cap; its simulated upstreams have none.
+        expect(metrics.match(/^poolscope_fleet_max_concurrent\{.*$/gm)).toEqual([
+          'poolscope_fleet_max_concurrent{pool="postgres"} 3',
+        ]);
+        run.child.kill('SIGINT');
+        expect(await run.exit).toEqual({ code: 0, signal: null });
+      } finally {
+        await redis.close();
+      }
+    },
+    30_000,
+  );
 
   describe('on SIGTERM', () => {
     let upstream: CountingServer | undefined;

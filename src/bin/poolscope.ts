@@ -114,12 +114,17 @@ async function main(): Promise<void> {
   }
   if (config.mode === 'demo' && (config.supabase || config.openai || config.pinecone)) {
     // The demo was asked for explicitly: it runs on its simulators and leaves the configured upstreams alone
-    // (a configured DATABASE_URL stays: the demo's Postgres workload is read-only SELECTs).
+    // (a configured DATABASE_URL stays, with its fleet budget: the demo's Postgres workload is read-only SELECTs).
     const asked = flags.demo ? '--demo given' : 'POOLSCOPE_MODE=demo';
     fatal.warn(
       `poolscope: ${asked}, so the configured Supabase, OpenAI and Pinecone upstreams are ignored and the demo runs`,
     );
-    config = { mode: 'demo', service: config.service, ...(config.database && { database: config.database }) };
+    config = {
+      mode: 'demo',
+      service: config.service,
+      ...(config.database && { database: config.database }),
+      ...(config.database?.fleetMaxConcurrent !== undefined && config.fleet && { fleet: config.fleet }),
+    };
   }
 
   // Handlers go in before anything starts: a signal that finds none kills the process at once (the default

@@ -117,6 +117,15 @@ export async function startDemo(
       PINECONE_CONTROLLER_HOST: pinecone.control.url,
       ...DEMO_POOL_SIZES,
       ...(databaseUrl && { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }),
+      // A configured database keeps its fleet budget: a demo on a database other processes share stays under the
+      // cap they share.
+      ...(base.database?.fleetMaxConcurrent !== undefined &&
+        base.fleet && {
+          DATABASE_FLEET_MAX_CONCURRENT: String(base.database.fleetMaxConcurrent),
+          FLEET_REDIS_URL: base.fleet.redisUrl,
+          FLEET_LEASE_MS: String(base.fleet.leaseMs),
+          FLEET_ON_UNAVAILABLE: base.fleet.onUnavailable,
+        }),
     };
     const upstreams = loadConfig(env);
     if (!databaseUrl)
