@@ -180,6 +180,23 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
         },
       ],
     },
+    {
+      name: 'poolscope.fleet',
+      rules: [
+        {
+          ...gauge('pool', 'sum', 'poolscope_fleet_leases', 'pool'),
+          comment:
+            'Leases this replica holds: additive, the fleet-wide in-use is the sum over every replica sharing the key.',
+        },
+        {
+          ...gauge('pool', 'max', 'poolscope_fleet_max_concurrent', 'pool'),
+          comment:
+            'The fleet-wide cap, the same in every replica sharing the key: not additive, take the max across replicas.',
+        },
+        buckets('pool', 'poolscope_fleet_acquire_wait_seconds', 'pool'),
+        counterRate('pool_reason', 'poolscope_fleet_errors_total', 'pool', 'reason'),
+      ],
+    },
   ];
 }
 
