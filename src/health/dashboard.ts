@@ -8,6 +8,8 @@
  *   - counts and rates (requests, failures, connections, queue, tokens): `sum` over the replicas;
  *   - ratios of a pool's own capacity (utilization) and of a limit (rate-limit headroom), health (up): the worst
  *     replica, `max` (utilization) or `min` (headroom, up): an average would hide one saturated replica;
+ *   - a value every replica reports alike (a fleet budget's cap, shared in Redis): `max`, never a sum; the leases
+ *     held against it are counts, summed;
  *   - ratios of two rates (error ratio, mean latency): sum of the numerators ÷ sum of the denominators;
  *   - latency quantiles: `histogram_quantile` over the bucket rates summed across replicas, never an average of
  *     per-replica quantiles.
@@ -320,6 +322,11 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
   }));
 
   const db = '$db_pool';
+  const fleetAtCap = thresholds.fleetAtCap;
+  // A budget is shared by every replica whose pool uses its key: only all of them together show the fleet's use.
+  const fleetWide =
+    "Fleet-wide only when $job and $instance select every replica sharing the budget's key (All); one replica " +
+    'picked in $instance shows its own leases.';
   const sections: Array<{ title: string; panels: PanelSpec[] }> = [
     {
       title: 'Pools',
@@ -601,6 +608,76 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           targets: [[sumBy('pool', 'instance_pool:poolscope_pool_leaks:increase1h', db), '{{pool}}']],
           w: 24,
           h: 6,
+        },
+      ],
+    },
+    {
+      title: 'Fleet',
+      panels: [
+        {
+          title: 'Fleet leases in use vs cap',
+          description:
+            'Fleet budgets in Redis (FLEET_REDIS_URL with <UPSTREAM>_FLEET_MAX_CONCURRENT, e.g. OPENAI_FLEET_MAX_CONCURRENT, ' +
+            "or a pool's fleet option): leases held, poolscope_fleet_leases summed over the selected replicas, against " +
+            'the fleet-wide cap, poolscope_fleet_max_concurrent (the same in every replica, so the max; the dashed line). ' +
+            fleetWide,
+          unit: 'short',
+          min: 0,
+          overrides: [
+            {
+              matcher: { id: 'byRegexp', options: '/ cap$/' },
+              properties: [
+                { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+                { id: 'custom.fillOpacity', value: 0 },
+              ],
+            },
+          ],
+          targets: [
+            [sumBy('pool', 'instance_pool:poolscope_fleet_leases:sum'), '{{pool}} in use'],
+            [`max by (pool) (${q('instance_pool:poolscope_fleet_max_concurrent:max')})`, '{{pool}} cap'],
+          ],
+        },
+        {
+          title: 'Fleet use of the cap',
+          description:
+            'Leases held ÷ the fleet-wide cap: sum of poolscope_fleet_leases over the selected replicas ÷ the max of ' +
+            `poolscope_fleet_max_concurrent. FleetAtCap fires when it stays at ${fleetAtCap.ratio * 100} % (the dashed ` +
+            `line) in 90 % of ${fleetAtCap.window}, for ${fleetAtCap.for}: requests wait for leases. ${fleetWide}`,
+          unit: 'percentunit',
+          min: 0,
+          thresholds: { base: 'green', steps: [[fleetAtCap.ratio, 'red']] },
+          targets: [
+            [
+              `${sumBy('pool', 'instance_pool:poolscope_fleet_leases:sum')}\n/ (max by (pool) (${q('instance_pool:poolscope_fleet_max_concurrent:max')}) > 0)`,
+              '{{pool}}',
+            ],
+          ],
+        },
+        {
+          title: 'Fleet budget wait p95',
+          description:
+            'Time a request waited for its fleet budget in Redis after its local slot (tokens per minute, then a lease), ' +
+            `poolscope_fleet_acquire_wait_seconds (95th percentile over ${w}, across the selected replicas); part of ` +
+            'the acquire wait above. It grows when the fleet is at its cap (FleetAtCap) or its minute of tokens is ' +
+            'spent; with the local wait it is bounded by acquireMs (connectionTimeoutMs for Postgres), past which ' +
+            'requests fail as acquire_timeout.',
+          unit: 's',
+          min: 0,
+          targets: [[quantile(0.95, 'poolscope_fleet_acquire_wait_seconds'), '{{pool}}']],
+        },
+        {
+          title: 'Fleet errors by reason',
+          description:
+            'poolscope_fleet_errors_total per second, summed over the selected replicas: unavailable (Redis unreachable ' +
+            'when admitting a request or counting its tokens: it ran under the local bound only, or failed with ' +
+            'FLEET_ON_UNAVAILABLE=reject), ' +
+            'renewal_failed, lease_lost (Redis lost a held lease), release_failed. FleetRedisUnavailable fires while ' +
+            'unavailable or renewal_failed keep counting: check FLEET_REDIS_URL and the Redis server.',
+          unit: 'ops',
+          min: 0,
+          targets: [
+            [sumBy('pool, reason', `instance_pool_reason:poolscope_fleet_errors:rate${w}`), '{{pool}} {{reason}}'],
+          ],
         },
       ],
     },

@@ -14,6 +14,7 @@ export function readRepoFile(path: string): string {
 export interface GrafanaTarget {
   refId?: string;
   expr?: string;
+  legendFormat?: string;
   datasource?: { type?: string; uid?: string };
 }
 
@@ -21,6 +22,7 @@ export interface GrafanaPanel {
   id: number;
   type: string;
   title: string;
+  description?: string;
   datasource?: { type?: string; uid?: string };
   targets?: GrafanaTarget[];
   panels?: GrafanaPanel[];

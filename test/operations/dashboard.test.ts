@@ -1,7 +1,7 @@
 /** grafana/dashboards/poolscope.json: generated from src/health, valid for Grafana, scoped, and correct for N replicas. */
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DASHBOARD_FILE, poolscopeDashboard, renderDashboard } from '../../src/health/dashboard.js';
+import { DASHBOARD_FILE, poolscopeDashboard, renderDashboard, type FieldOverride } from '../../src/health/dashboard.js';
 import { THRESHOLDS } from '../../src/health/thresholds.js';
 import {
   allPanels,
@@ -254,6 +254,57 @@ describe('the poolscope dashboard', () => {
     ]);
   });
 
+  it('shows in the Fleet row the leases in use summed over replicas against the cap (a max: every replica reports it), their ratio, the budget wait p95 and fleet errors by reason', () => {
+    const exprs = panelsOfRow(dashboard, 'Fleet').flatMap((panel) =>
+      (panel.targets ?? []).map((target) => target.expr),
+    );
+    const pools = `{${REPLICAS}, pool=~"$pool"}`;
+    const inUse = `sum by (pool) (instance_pool:poolscope_fleet_leases:sum${pools})`;
+    const cap = `max by (pool) (instance_pool:poolscope_fleet_max_concurrent:max${pools})`;
+    expect(exprs).toEqual([
+      inUse,
+      cap,
+      `${inUse}\n/ (${cap} > 0)`,
+      `histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_fleet_acquire_wait_seconds_bucket:rate5m${pools}))`,
+      `sum by (pool, reason) (instance_pool_reason:poolscope_fleet_errors:rate5m${pools})`,
+    ]);
+  });
+
+  it('draws the fleet cap as a dashed line, on the cap series only', () => {
+    const panel = panels.find((candidate) => candidate.title === 'Fleet leases in use vs cap')!;
+    const [inUse, cap] = (panel.targets ?? []).map((target) => target.legendFormat!.replace('{{pool}}', 'openai'));
+    const overrides = fieldConfig('Fleet leases in use vs cap').overrides as FieldOverride[];
+    expect(overrides).toHaveLength(1);
+    const { matcher, properties } = overrides[0]!;
+    expect(matcher.id).toBe('byRegexp');
+    // Grafana's byRegexp matcher takes /pattern/ and tests it against a series' display name (its legend).
+    const pattern = new RegExp(/^\/(.*)\/$/.exec(matcher.options)![1]!);
+    expect({ cap: pattern.test(cap!), inUse: pattern.test(inUse!) }).toEqual({ cap: true, inUse: false });
+    expect(properties).toContainEqual({ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } });
+  });
+
+  it("names in each Fleet panel's description the metrics it reads, and warns that its sums are the fleet's only with every replica selected", () => {
+    const fleetRow = panelsOfRow(dashboard, 'Fleet');
+    for (const panel of fleetRow) {
+      // The raw metric under each recorded series: level:<metric>[_bucket]:operation.
+      const metrics = new Set(
+        (panel.targets ?? []).flatMap((target) =>
+          [...(target.expr ?? '').matchAll(/:(poolscope_[a-z_]+?)(?:_bucket)?:/g)].map((match) =>
+            match[1] === 'poolscope_fleet_errors' ? 'poolscope_fleet_errors_total' : match[1]!,
+          ),
+        ),
+      );
+      expect(metrics.size, panel.title).toBeGreaterThan(0);
+      for (const metric of metrics) expect(panel.description, panel.title).toContain(metric);
+      if (metrics.has('poolscope_fleet_leases'))
+        expect(panel.description, panel.title).toMatch(/select every replica sharing the budget's key \(All\)/);
+    }
+    const description = (title: string) => fleetRow.find((panel) => panel.title === title)?.description;
+    expect(description('Fleet leases in use vs cap')).toMatch(/FLEET_REDIS_URL.*OPENAI_FLEET_MAX_CONCURRENT/);
+    expect(description('Fleet use of the cap')).toContain('FleetAtCap');
+    expect(description('Fleet errors by reason')).toContain('FleetRedisUnavailable');
+  });
+
   it('draws the alert thresholds of src/health/thresholds.ts on the panels they judge', () => {
     const steps = (title: string) => fieldConfig(title).defaults.thresholds?.steps.map((step) => step.value);
     expect(steps('Connection pool utilization')).toEqual([null, THRESHOLDS.utilization.ratio]);
@@ -261,6 +312,7 @@ describe('the poolscope dashboard', () => {
     expect(steps('Error ratio by reason')).toEqual([null, THRESHOLDS.errorRatio.ratio]);
     expect(steps('Request latency p50 / p95 / p99')).toEqual([null, THRESHOLDS.latencyP95.defaultSeconds]);
     expect(steps('Rate-limit headroom')).toEqual([null, THRESHOLDS.rateLimitHeadroom.ratio]);
+    expect(steps('Fleet use of the cap')).toEqual([null, THRESHOLDS.fleetAtCap.ratio]);
     // A pool with its own p95 limit gets its line on its own p95 series.
     expect(fieldConfig('Request latency p50 / p95 / p99').overrides).toEqual(
       Object.entries(THRESHOLDS.latencyP95.byPoolSeconds).map(([pool, seconds]) => ({

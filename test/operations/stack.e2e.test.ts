@@ -216,6 +216,23 @@ describe.skipIf(!available)('the shipped Prometheus stack against the real servi
     }
   }, 30_000);
 
+  it.runIf(withFleet)(
+    "shows the demo's Postgres fleet budget in the Fleet row: the cap it was given, alone",
+    async () => {
+      await firstScrape();
+      const cap = dashboardExpressions().find(
+        ({ panel, expr }) => panel === 'Fleet leases in use vs cap' && expr.startsWith('max'),
+      );
+      const query = cap!.expr.replaceAll('$job', '.*').replaceAll('$instance', '.*').replaceAll('$pool', '.*');
+      let samples: PromSample[] = [];
+      await waitUntil(async () => (samples = await stack.prometheus.query(query)).length > 0, {
+        timeoutMs: 10_000,
+        what: 'the fleet cap, recorded from the first scrapes',
+      });
+      expect(samples.map((sample) => [sample.metric, sample.value[1]])).toEqual([[{ pool: 'postgres' }, '8']]);
+    },
+  );
+
   it('delivers HighConnectionPoolUtilization of the pool a demo burst saturates to the warning webhook, with its labels and annotations', async () => {
     // The first burst (supabase, 24 requests on 4 connections, ~3.5 s) may come before the first scrape; the
     // next (openai, on 3) comes ~20 s after listening.
