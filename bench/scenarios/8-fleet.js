@@ -38,12 +38,26 @@ export async function run(ctx) {
   const requestsPerProcess = ctx.quick ? 10 : 500;
   const upstreamLatencyMs = 20;
   // First the cost alone: one process, one request at a time, an upstream that answers at once. Then the fleet.
-  const sequential = { processes: 1, local: 1, kind: 'fast', latencyMs: 0, requests: ctx.quick ? 20 : 2_000 };
-  const fleet = { processes, local: LOCAL, kind: 'sim', latencyMs: upstreamLatencyMs, requests: requestsPerProcess };
+  const sequential = {
+    processes: 1,
+    local: 1,
+    kind: 'fast',
+    latencyMs: 0,
+    requests: ctx.quick ? 20 : 2_000,
+    tokens: false,
+  };
+  const fleet = {
+    processes,
+    local: LOCAL,
+    kind: 'sim',
+    latencyMs: upstreamLatencyMs,
+    requests: requestsPerProcess,
+    tokens: false,
+  };
   const variants = [
     { variant: '1 process, sequential, fleet off', cap: 0, ...sequential },
     { variant: '1 process, sequential, fleet on', cap: 1, ...sequential },
-    { variant: '1 process, sequential, fleet on + tokens per minute', cap: 1, tokens: true, ...sequential },
+    { variant: '1 process, sequential, fleet on + tokens per minute', cap: 1, ...sequential, tokens: true },
     { variant: `${processes} processes, fleet off`, cap: 0, ...fleet },
     {
       variant: `${processes} processes, fleet on, cap ${processes * LOCAL} (never binds)`,
