@@ -654,6 +654,35 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           ],
         },
         {
+          title: 'Fleet tokens per minute vs budget',
+          description:
+            'Fleet token budgets (OPENAI_FLEET_TOKENS_PER_MINUTE, or fleet.tokensPerMinute): tokens spent per minute, ' +
+            'poolscope_openai_tokens_total summed over the selected replicas (its rate × 60), against the budget, ' +
+            'poolscope_fleet_tokens_per_minute (the same in every replica, so the max; the dashed line), and what the ' +
+            "fleet's current minute has left, poolscope_fleet_tokens_remaining (the least a replica last read; 0 while " +
+            'OpenAI said x-ratelimit-remaining-tokens: 0). Requests wait while nothing is left. ' +
+            fleetWide,
+          unit: 'short',
+          min: 0,
+          overrides: [
+            {
+              matcher: { id: 'byRegexp', options: '/ budget$/' },
+              properties: [
+                { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+                { id: 'custom.fillOpacity', value: 0 },
+              ],
+            },
+          ],
+          targets: [
+            [
+              `${sumBy('pool', `instance_pool_model_token_type:poolscope_openai_tokens:rate${w}`)} * 60\nand on (pool) max by (pool) (${q('instance_pool:poolscope_fleet_tokens_per_minute:max')})`,
+              '{{pool}} spent per minute',
+            ],
+            [`max by (pool) (${q('instance_pool:poolscope_fleet_tokens_per_minute:max')})`, '{{pool}} budget'],
+            [`min by (pool) (${q('instance_pool:poolscope_fleet_tokens_remaining:min')})`, '{{pool}} left this minute'],
+          ],
+        },
+        {
           title: 'Fleet budget wait p95',
           description:
             'Time a request waited for its fleet budget in Redis after its local slot (tokens per minute, then a lease), ' +

@@ -193,6 +193,15 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
           comment:
             'The fleet-wide cap, the same in every replica sharing the key: not additive, take the max across replicas.',
         },
+        {
+          ...gauge('pool', 'max', 'poolscope_fleet_tokens_per_minute', 'pool'),
+          comment: 'The fleet-wide token budget, the same in every replica sharing the key: the max, like the cap.',
+        },
+        {
+          ...gauge('pool', 'min', 'poolscope_fleet_tokens_remaining', 'pool'),
+          comment:
+            "Tokens left in the fleet's minute, as each replica last read the one count in Redis: the least is the latest.",
+        },
         buckets('pool', 'poolscope_fleet_acquire_wait_seconds', 'pool'),
         counterRate('pool_reason', 'poolscope_fleet_errors_total', 'pool', 'reason'),
       ],

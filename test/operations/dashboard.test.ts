@@ -254,32 +254,40 @@ describe('the poolscope dashboard', () => {
     ]);
   });
 
-  it('shows in the Fleet row the leases in use summed over replicas against the cap (a max: every replica reports it), their ratio, the budget wait p95 and fleet errors by reason', () => {
+  it('shows in the Fleet row the leases in use summed over replicas against the cap (a max: every replica reports it), their ratio, tokens spent per minute against the token budget (a max) with what is left (a min), the budget wait p95 and fleet errors by reason', () => {
     const exprs = panelsOfRow(dashboard, 'Fleet').flatMap((panel) =>
       (panel.targets ?? []).map((target) => target.expr),
     );
     const pools = `{${REPLICAS}, pool=~"$pool"}`;
     const inUse = `sum by (pool) (instance_pool:poolscope_fleet_leases:sum${pools})`;
     const cap = `max by (pool) (instance_pool:poolscope_fleet_max_concurrent:max${pools})`;
+    const budget = `max by (pool) (instance_pool:poolscope_fleet_tokens_per_minute:max${pools})`;
     expect(exprs).toEqual([
       inUse,
       cap,
       `${inUse}\n/ (${cap} > 0)`,
+      // Tokens spent per minute, only for the pools with a budget.
+      `sum by (pool) (instance_pool_model_token_type:poolscope_openai_tokens:rate5m${pools}) * 60\nand on (pool) ${budget}`,
+      budget,
+      `min by (pool) (instance_pool:poolscope_fleet_tokens_remaining:min${pools})`,
       `histogram_quantile(0.95, sum by (pool, le) (instance_pool_le:poolscope_fleet_acquire_wait_seconds_bucket:rate5m${pools}))`,
       `sum by (pool, reason) (instance_pool_reason:poolscope_fleet_errors:rate5m${pools})`,
     ]);
   });
 
-  it('draws the fleet cap as a dashed line, on the cap series only', () => {
-    const panel = panels.find((candidate) => candidate.title === 'Fleet leases in use vs cap')!;
-    const [inUse, cap] = (panel.targets ?? []).map((target) => target.legendFormat!.replace('{{pool}}', 'openai'));
-    const overrides = fieldConfig('Fleet leases in use vs cap').overrides as FieldOverride[];
+  it.each([
+    ['Fleet leases in use vs cap', 1],
+    ['Fleet tokens per minute vs budget', 1],
+  ])('draws the limit of %s as a dashed line, on the limit series (target %i) only', (title, limitIndex) => {
+    const panel = panels.find((candidate) => candidate.title === title)!;
+    const legends = (panel.targets ?? []).map((target) => target.legendFormat!.replace('{{pool}}', 'openai'));
+    const overrides = fieldConfig(title).overrides as FieldOverride[];
     expect(overrides).toHaveLength(1);
     const { matcher, properties } = overrides[0]!;
     expect(matcher.id).toBe('byRegexp');
     // Grafana's byRegexp matcher takes /pattern/ and tests it against a series' display name (its legend).
     const pattern = new RegExp(/^\/(.*)\/$/.exec(matcher.options)![1]!);
-    expect({ cap: pattern.test(cap!), inUse: pattern.test(inUse!) }).toEqual({ cap: true, inUse: false });
+    expect(legends.map((legend) => pattern.test(legend))).toEqual(legends.map((_, i) => i === limitIndex));
     expect(properties).toContainEqual({ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } });
   });
 

@@ -28,19 +28,31 @@ const DEMO_POOLS = ['openai', 'pinecone', 'pinecone_control', 'postgres', 'supab
 const CHECKED_POOLS = DEMO_POOLS.filter((pool) => pool !== 'pinecone_control');
 
 /**
- * Recording rules without a single series in this run, and why: the fleet's, when redis-server is missing (CI
- * installs it, and hasRedis() fails the run there without it). Their panels are exempt below too.
+ * Recording rules without a single series in this run, and why: the token budget's always, the rest of the fleet's
+ * when redis-server is missing (CI installs it, and hasRedis() fails the run there without it). Their panels are
+ * exempt below too; promtool proves their values (alerts/tests/recording.test.yml).
  */
-const NO_DEMO_SERIES: Record<string, string> = withFleet
-  ? {}
-  : Object.fromEntries(
-      [
-        'instance_pool:poolscope_fleet_leases:sum',
-        'instance_pool:poolscope_fleet_max_concurrent:max',
-        'instance_pool_le:poolscope_fleet_acquire_wait_seconds_bucket:rate5m',
-        'instance_pool_reason:poolscope_fleet_errors:rate5m',
-      ].map((name) => [name, 'redis-server is not installed, so the demo runs without a fleet budget']),
-    );
+const NO_DEMO_SERIES: Record<string, string> = {
+  ...Object.fromEntries(
+    ['instance_pool:poolscope_fleet_tokens_per_minute:max', 'instance_pool:poolscope_fleet_tokens_remaining:min'].map(
+      (name) => [
+        name,
+        "the demo's OpenAI is a simulator: a configured OPENAI_FLEET_TOKENS_PER_MINUTE would spend the real " +
+          "organisation's budget in Redis on simulated traffic, so the demo never has a token budget",
+      ],
+    ),
+  ),
+  ...(withFleet
+    ? {}
+    : Object.fromEntries(
+        [
+          'instance_pool:poolscope_fleet_leases:sum',
+          'instance_pool:poolscope_fleet_max_concurrent:max',
+          'instance_pool_le:poolscope_fleet_acquire_wait_seconds_bucket:rate5m',
+          'instance_pool_reason:poolscope_fleet_errors:rate5m',
+        ].map((name) => [name, 'redis-server is not installed, so the demo runs without a fleet budget']),
+      )),
+};
 
 /**
  * Dashboard queries the demo may leave empty, by the recording rule they read, and why. Every other recording rule
