@@ -155,6 +155,23 @@ describe.runIf(hasRedis())('fleet tokens-per-minute budget in Redis', () => {
       expect(sim.stats.requests).toBe(0);
     });
 
+    it('without spinning on a spent minute that has no expiry (set by hand): asked about once a second', async () => {
+      const key = freshKey();
+      const pool = cleanup.pool({
+        name: 'tokens_test',
+        origin: sim.origin,
+        registry: new Registry(),
+        timeouts: { acquireMs: 500 },
+        fleet: { redis: redis.url, key, tokensPerMinute: 10, logger: quiet },
+      });
+      await client.set(`poolscope:fleet-tokens:${key}`, '10');
+      await client.config('RESETSTAT');
+      await expect(pool.fetch(models(sim.origin))).rejects.toBeInstanceOf(PoolAcquireTimeoutError);
+      const reads = /cmdstat_get:calls=(\d+)/.exec(await client.info('commandstats'))?.[1];
+      // One read at once, one a second later at most; spinning on msBeforeNext = -1 made hundreds.
+      expect(Number(reads)).toBeLessThanOrEqual(2);
+    });
+
     it.each([
       ['AbortError', () => new DOMException('caller left', 'AbortError')],
       ['TimeoutError', () => new DOMException('caller deadline', 'TimeoutError')],

@@ -73,11 +73,12 @@ export class TokenWindow {
       const state = await untilStopped(this.#window.get(this.#key), stop);
       this.#remaining = state ? state.remainingPoints : this.tokensPerMinute;
       if (!state || state.consumedPoints < this.tokensPerMinute) return;
-      await sleep(Math.min(Math.max(state.msBeforeNext, 1), RECHECK_MS), undefined, { signal: stop }).catch(
-        (error: unknown) => {
-          throw stop.aborted ? stop.reason : error;
-        },
-      );
+      // A window without an expiry (set by hand, or by something else than poolscope) is asked about every second,
+      // not spun on: msBeforeNext is then -1.
+      const waitMs = state.msBeforeNext > 0 ? Math.min(state.msBeforeNext, RECHECK_MS) : RECHECK_MS;
+      await sleep(waitMs, undefined, { signal: stop }).catch((error: unknown) => {
+        throw stop.aborted ? stop.reason : error;
+      });
     }
   }
 
