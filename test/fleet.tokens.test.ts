@@ -6,6 +6,7 @@ import {
   createPgPool,
   loadConfig,
   PoolAcquireTimeoutError,
+  PoolClosedError,
   PoolConfigError,
   PoolFleetUnavailableError,
   type Clients,
@@ -151,6 +152,18 @@ describe.runIf(hasRedis())('fleet tokens-per-minute budget in Redis', () => {
         pool.fetch(models(sim.origin), { headers: { authorization: 'Bearer sk-test' } }),
       ).rejects.toBeInstanceOf(PoolAcquireTimeoutError);
       expect(await metricValue(registry, 'poolscope_pool_acquire_timeouts_total', { pool: 'tokens_test' })).toBe(1);
+      expect(pool.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 });
+      expect(sim.stats.requests).toBe(0);
+    });
+
+    it('by the close deadline: PoolClosedError, the slot freed, nothing sent', async () => {
+      const { pool } = await spentPool({ timeouts: { acquireMs: 10_000 } });
+      const request = pool.fetch(models(sim.origin)).catch((e: unknown) => e);
+      await until(() => pool.stats().pendingRequests === 1);
+      const startedAt = performance.now();
+      await pool.close(100);
+      expect(await request).toBeInstanceOf(PoolClosedError);
+      expect(performance.now() - startedAt).toBeLessThan(2_000);
       expect(pool.stats()).toMatchObject({ activeRequests: 0, pendingRequests: 0 });
       expect(sim.stats.requests).toBe(0);
     });
