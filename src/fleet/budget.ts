@@ -57,9 +57,10 @@ const INITIAL_CONNECT_STATES = new Set(['connecting', 'connect']);
 
 /**
  * A fleet-wide budget in Redis: a concurrency cap (redis-semaphore's `Semaphore`: a sorted set of leases, taken and
- * expired atomically in Lua), a tokens-per-minute window (`TokenWindow`), or both. A request's lease is renewed every `leaseMs / 3` while held and released with it;
- * a lease whose process died expires after at most `leaseMs`. While Redis cannot be reached, requests run under
- * the local bound (`onUnavailable: 'local'`) or are refused (`'reject'`), counted, and the transition logged once.
+ * expired atomically in Lua), a tokens-per-minute window (`TokenWindow`), or both. A request's lease is renewed
+ * every `leaseMs / 3` while held and released with it; a lease whose process died expires after at most `leaseMs`.
+ * While Redis cannot be reached, requests run under the local bound (`onUnavailable: 'local'`) or are refused
+ * (`'reject'`), counted, and the transition logged once.
  */
 export class FleetBudget {
   readonly key: string;
