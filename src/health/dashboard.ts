@@ -322,11 +322,19 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
   }));
 
   const db = '$db_pool';
+  /** A limit drawn as a series (each pool has its own, so no threshold line fits): dashed, unfilled. */
+  const dashedSeries = (legendSuffix: string): FieldOverride => ({
+    matcher: { id: 'byRegexp', options: `/ ${legendSuffix}$/` },
+    properties: [
+      { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+      { id: 'custom.fillOpacity', value: 0 },
+    ],
+  });
   const fleetAtCap = thresholds.fleetAtCap;
   // A budget is shared by every replica whose pool uses its key: only all of them together show the fleet's use.
   const fleetWide =
     "Fleet-wide only when $job and $instance select every replica sharing the budget's key (All); one replica " +
-    'picked in $instance shows its own leases.';
+    'picked in $instance shows its own share.';
   const sections: Array<{ title: string; panels: PanelSpec[] }> = [
     {
       title: 'Pools',
@@ -623,15 +631,7 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
             fleetWide,
           unit: 'short',
           min: 0,
-          overrides: [
-            {
-              matcher: { id: 'byRegexp', options: '/ cap$/' },
-              properties: [
-                { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-                { id: 'custom.fillOpacity', value: 0 },
-              ],
-            },
-          ],
+          overrides: [dashedSeries('cap')],
           targets: [
             [sumBy('pool', 'instance_pool:poolscope_fleet_leases:sum'), '{{pool}} in use'],
             [`max by (pool) (${q('instance_pool:poolscope_fleet_max_concurrent:max')})`, '{{pool}} cap'],
@@ -664,15 +664,7 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
             fleetWide,
           unit: 'short',
           min: 0,
-          overrides: [
-            {
-              matcher: { id: 'byRegexp', options: '/ budget$/' },
-              properties: [
-                { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-                { id: 'custom.fillOpacity', value: 0 },
-              ],
-            },
-          ],
+          overrides: [dashedSeries('budget')],
           targets: [
             [
               `${sumBy('pool', `instance_pool_model_token_type:poolscope_openai_tokens:rate${w}`)} * 60\nand on (pool) max by (pool) (${q('instance_pool:poolscope_fleet_tokens_per_minute:max')})`,
