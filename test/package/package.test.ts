@@ -447,7 +447,7 @@ async function exitsByItself(proc: Process, ms = 15_000): Promise<number | null>
 }
 
 describe('the packed tarball', () => {
-  it('ships the built library, the bin, the LICENSE and the operations assets, built by prepack', () => {
+  it('ships the built library, the bin, the LICENSE, the CHANGELOG and the operations assets, built by prepack', () => {
     for (const file of [
       'dist/index.js',
       'dist/index.d.ts',
@@ -455,6 +455,7 @@ describe('the packed tarball', () => {
       'dist/simulators/index.js',
       'LICENSE',
       'README.md',
+      'CHANGELOG.md',
       'alerts/poolscope.rules.yml',
       'docs/runbooks/UpstreamDown.md',
     ]) {
@@ -465,6 +466,7 @@ describe('the packed tarball', () => {
   it('ships no sources, tests, benchmarks or scripts: only dist/, the docs and the assets', () => {
     const roots = new Set(packed.files.map((file) => file.split('/')[0]));
     expect([...roots].sort()).toEqual([
+      'CHANGELOG.md',
       'LICENSE',
       'README.md',
       'alertmanager',
