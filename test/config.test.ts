@@ -160,11 +160,13 @@ describe('loadConfig: defaults and mode', () => {
       HEALTH_INTERVAL_SECONDS: '7.5',
       LOG_LEVEL: 'Debug',
       SHUTDOWN_TIMEOUT_MS: '2500',
+      RUNBOOK_BASE_URL: 'https://wiki.example.com/runbooks',
     }).service;
     expect(service).toEqual({
       host: '0.0.0.0',
       port: 0,
       metricsAuth: true,
+      runbookBaseUrl: 'https://wiki.example.com/runbooks/',
       healthIntervalSeconds: 7.5,
       logLevel: 'debug',
       shutdownTimeoutMs: 2500,
@@ -325,6 +327,13 @@ describe('loadConfig: one ConfigError listing every bad variable', () => {
     expect(problemOf(configError({ METRICS_AUTH: 'true' }), 'MONITORING_TOKEN')).toBe(
       'must be set because METRICS_AUTH is true',
     );
+  });
+
+  it('RUNBOOK_BASE_URL must be an absolute http(s) URL', () => {
+    for (const bad of ['docs/runbooks/', 'ftp://files.example.com/runbooks/', 'not a url'])
+      expect(problemOf(configError({ RUNBOOK_BASE_URL: bad }), 'RUNBOOK_BASE_URL')).toBe(
+        'must be an absolute http(s) URL, the folder holding <AlertName>.md',
+      );
   });
 
   it('rejects LOG_LEVEL and POOLSCOPE_MODE values outside their lists', () => {

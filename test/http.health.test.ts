@@ -136,4 +136,32 @@ describe('health and alerts follow real pool state', () => {
       metrics: { upstreams_down: 0 },
     });
   });
+
+  it("points each alert's runbook_url at RUNBOOK_BASE_URL, or at the router's runbookBaseUrl, and refuses a base that is no URL", async () => {
+    const registry = new Registry();
+    clients = createClients(
+      loadConfig({
+        SUPABASE_URL: 'http://127.0.0.1:1',
+        SUPABASE_ANON_KEY: 'anon-key',
+        RUNBOOK_BASE_URL: 'https://wiki.example.com/sre/runbooks',
+      }),
+      { registry },
+    );
+    await clients.checkHealth();
+    const runbooks = async (app: express.Express) =>
+      (await request(app).get('/api/monitoring/alerts').set(auth).expect(200)).body.alerts.map(
+        (alert: { alertname: string; runbook_url: string }) => [alert.alertname, alert.runbook_url],
+      );
+    expect(await runbooks(appFor(clients, registry))).toContainEqual([
+      'UpstreamDown',
+      'https://wiki.example.com/sre/runbooks/UpstreamDown.md',
+    ]);
+    const own = express().use(
+      monitoringRouter({ upstreams: clients, registry, token: TOKEN, runbookBaseUrl: 'https://runbooks.internal/' }),
+    );
+    expect(await runbooks(own)).toContainEqual(['UpstreamDown', 'https://runbooks.internal/UpstreamDown.md']);
+    expect(() => monitoringRouter({ upstreams: clients!, registry, runbookBaseUrl: 'docs/runbooks' })).toThrow(
+      expect.objectContaining({ option: 'runbookBaseUrl' }),
+    );
+  });
 });

@@ -3,6 +3,7 @@
  * includes the value: values can be secrets. Inputs arrive trimmed, with empty strings already unset.
  */
 import { z } from 'zod';
+import { normalizeRunbookBaseUrl } from '../health/alert-rules.js';
 import type { LogLevel, PoolProfile, PoolscopeModeSetting } from './types.js';
 
 /** Node timers (and so undici's) overflow beyond 2^31-1 ms, so no duration may exceed it. */
@@ -227,6 +228,14 @@ export const ENV_SCHEMA = {
         : undefined,
   ),
   METRICS_AUTH: boolean(),
+  RUNBOOK_BASE_URL: text((value) => {
+    try {
+      normalizeRunbookBaseUrl(value);
+      return undefined;
+    } catch {
+      return 'must be an absolute http(s) URL, the folder holding <AlertName>.md';
+    }
+  }),
   HEALTH_INTERVAL_SECONDS: seconds(),
   LOG_LEVEL: oneOf(LOG_LEVELS),
   POOLSCOPE_MODE: oneOf(MODE_SETTINGS),

@@ -18,6 +18,8 @@ export interface ServiceConfig {
   monitoringToken?: string;
   /** `METRICS_AUTH`: whether `/metrics` needs the bearer token too. */
   metricsAuth: boolean;
+  /** `RUNBOOK_BASE_URL`, ending in `/`: where `/api/monitoring/alerts` points each alert's `runbook_url`. */
+  runbookBaseUrl?: string;
   /** `HEALTH_INTERVAL_SECONDS` */
   healthIntervalSeconds: number;
   /** `LOG_LEVEL` */

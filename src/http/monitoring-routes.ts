@@ -7,7 +7,7 @@ import type { MonitoringSource } from './source.js';
  * `/api/monitoring/*`, relative to that prefix. `system-health` is public (load balancers
  * poll it, and it reveals nothing secret); the pool details and alerts need the bearer token.
  */
-export function monitoringRoutes(source: MonitoringSource, auth: RequestHandler): Router {
+export function monitoringRoutes(source: MonitoringSource, auth: RequestHandler, runbookBaseUrl: string): Router {
   const router = Router();
   const get = methodNotAllowed(['GET']);
 
@@ -33,7 +33,7 @@ export function monitoringRoutes(source: MonitoringSource, auth: RequestHandler)
   router
     .route('/alerts')
     .get(auth, (_req, res) => {
-      res.set('Cache-Control', 'no-store').json(alertsBody(source.healthInput()));
+      res.set('Cache-Control', 'no-store').json(alertsBody(source.healthInput(), new Date(), runbookBaseUrl));
     })
     .all(get);
 

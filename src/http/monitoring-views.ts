@@ -2,7 +2,7 @@
  * The JSON bodies of `/api/monitoring/*`, as the scripts written against them read them (snake_case, utilization in
  * percent with one decimal). Pure functions of one `HealthInput` snapshot, so each response is consistent.
  */
-import { runbookUrl } from '../health/alert-rules.js';
+import { RUNBOOK_BASE_URL, runbookUrl } from '../health/alert-rules.js';
 import {
   evaluateAlerts,
   evaluateSystemHealth,
@@ -164,14 +164,19 @@ export function systemHealthBody(input: HealthInput, now: Date = new Date()): Sy
   };
 }
 
-export function alertsBody(input: HealthInput, now: Date = new Date()): AlertsBody {
+/** `runbookBaseUrl`: the folder of the runbooks, ending in `/` (default: this project's `docs/runbooks/`). */
+export function alertsBody(
+  input: HealthInput,
+  now: Date = new Date(),
+  runbookBaseUrl: string = RUNBOOK_BASE_URL,
+): AlertsBody {
   const alerts = evaluateAlerts(input).map((alert): AlertView => ({
     severity: alert.severity,
     component: alert.component,
     message: alert.message,
     recommendation: alert.recommendation,
     alertname: alert.alertname,
-    runbook_url: runbookUrl(alert.alertname),
+    runbook_url: runbookUrl(alert.alertname, runbookBaseUrl),
   }));
   return {
     timestamp: now.toISOString(),

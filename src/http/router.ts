@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HealthChecksOptions } from '../clients/health-checks.js';
 import { PoolConfigError } from '../errors/index.js';
+import { normalizeRunbookBaseUrl, RUNBOOK_BASE_URL } from '../health/alert-rules.js';
 import { collectProcessMetrics, registry as defaultRegistry } from '../metrics/registry.js';
 import { bearerAuth } from './auth.js';
 import { connectionsRoutes } from './connections-routes.js';
@@ -20,6 +21,12 @@ export interface MonitoringRouterOptions {
   token?: string;
   /** Whether `/metrics` needs the token too. Default: `upstreams.config.service.metricsAuth`, else false. */
   metricsAuth?: boolean;
+  /**
+   * Where `/api/monitoring/alerts` points each alert's `runbook_url` (`<runbookBaseUrl><AlertName>.md`): your copy
+   * of the runbooks, as given to the generated alert rules. Default: `upstreams.config.service.runbookBaseUrl`
+   * (`RUNBOOK_BASE_URL`), else this project's `docs/runbooks/`.
+   */
+  runbookBaseUrl?: string;
   /** Where failures of the routes are logged (never sent to the client), and the health loop's transitions. */
   logger?: Logger;
   /**
@@ -52,6 +59,7 @@ export function monitoringRouter(options: MonitoringRouterOptions): Router {
   const token = options.token ?? upstreams.config?.service.monitoringToken ?? envToken();
   const metricsAuth = options.metricsAuth ?? upstreams.config?.service.metricsAuth ?? false;
   const auth = bearerAuth(token);
+  const runbookBaseUrl = runbookBase(options.runbookBaseUrl ?? upstreams.config?.service.runbookBaseUrl);
   if (options.defaultMetrics) collectProcessMetrics(registry);
   if (options.healthChecks) {
     if (upstreams.startHealthChecks === undefined) {
@@ -72,11 +80,21 @@ export function monitoringRouter(options: MonitoringRouterOptions): Router {
     .route('/metrics')
     .get(...(metricsAuth ? [auth, metrics] : [metrics]))
     .all(methodNotAllowed(['GET']));
-  router.use('/api/monitoring', monitoringRoutes(upstreams, auth));
+  router.use('/api/monitoring', monitoringRoutes(upstreams, auth, runbookBaseUrl));
   router.use('/api/connections', auth, connectionsRoutes(upstreams));
   router.use(['/api/monitoring', '/api/connections'], notFound);
   router.use([...MONITORING_PREFIXES], errorHandler(logger));
   return router;
+}
+
+/** A bad base fails the router's creation, naming the option, not each request. */
+function runbookBase(url: string | undefined): string {
+  if (url === undefined) return RUNBOOK_BASE_URL;
+  try {
+    return normalizeRunbookBaseUrl(url);
+  } catch (error) {
+    throw new PoolConfigError('runbookBaseUrl', 'must be an absolute http(s) URL', undefined, { cause: error });
+  }
 }
 
 function envToken(): string | undefined {
