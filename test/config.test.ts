@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   type PoolscopeConfig,
 } from '../src/config/index.js';
 import { ConfigError, PoolConfigError, PoolscopeError } from '../src/errors/index.js';
+import { ENV_SCHEMA } from '../src/config/schema.js';
 import { resolvePoolOptions } from '../src/pool/options.js';
 
 type Env = Record<string, string | undefined>;
@@ -759,5 +761,21 @@ describe('loadConfig: the fleet budget', () => {
       onUnavailable: 'local',
       redisUrl: 'redis://:***@redis.internal:6379/0',
     });
+  });
+});
+
+describe('docs/configuration.md', () => {
+  it('has a row for every variable loadConfig reads, and none for a variable it does not', () => {
+    const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const rows = new Set([...doc.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((match) => match[1]!));
+    const read = Object.keys(ENV_SCHEMA);
+    expect(
+      read.filter((name) => !rows.has(name)),
+      'read but not documented',
+    ).toEqual([]);
+    expect(
+      [...rows].filter((name) => !read.includes(name)),
+      'documented but not read',
+    ).toEqual([]);
   });
 });
