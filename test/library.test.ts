@@ -205,6 +205,38 @@ describe('the process-wide clients in an app, from the environment', () => {
     expect(getClients().handles.openai!.pool.options.maxConcurrent).toBe(10);
   });
 
+  it('setClients() refuses a set built without the settings given to initialize(), naming the setting', async () => {
+    const db = await supabaseSim();
+    const env = { SUPABASE_URL: db.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY, OPENAI_API_KEY: OPENAI_KEY };
+    useEnv(env);
+    DatabasePool.initialize({ maxConnections: 7 });
+    OpenAIPool.initialize({ maxConcurrentRequests: 3 });
+    const own = (extra: Record<string, string>, prefix: string) => {
+      const clients = createClients(loadConfig({ ...env, ...extra }), { poolPrefix: prefix });
+      cleanups.push(() => clients.close(1_000));
+      return clients;
+    };
+    const without = own({ SUPABASE_POOL_SIZE: '10', OPENAI_MAX_CONCURRENT: '3' }, 'without');
+    const error = (() => {
+      try {
+        setClients(without);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(error).toBeInstanceOf(PoolConfigError);
+    expect(error).toMatchObject({ option: 'maxConnections', pool: 'supabase' });
+    expect((error as PoolConfigError).problem).toContain('setClients()');
+    // Not replaced: the process-wide set is still built from the environment and initialize(), at first use.
+    expect(processClients().handles.supabase!.pool.options.connections).toBe(7);
+    setClients(undefined);
+
+    DatabasePool.initialize({ maxConnections: 7 });
+    const matching = own({ SUPABASE_POOL_SIZE: '7', OPENAI_MAX_CONCURRENT: '3' }, 'matching');
+    setClients(matching);
+    expect(getClients()).toBe(matching);
+  });
+
   it('testConnection, checkDatabaseHealth and testOpenAIConnection answer from the health checks', async () => {
     const sim = await openaiSim();
     const db = await supabaseSim();

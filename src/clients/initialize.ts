@@ -108,16 +108,18 @@ export function openaiInitializeOptions(settings: Partial<OpenAIPoolConfig>): {
 
 /**
  * On a live pool nothing is resized under running requests: each given setting must equal the live value, or
- * `PoolConfigError` names it and says when to call `initialize()`.
+ * `PoolConfigError` names it and says `problem` (by default: when to call `initialize()`).
  */
-export function assertUnchanged<C extends object>(settings: Partial<C>, live: C, facade: string, pool: string): void {
+export function assertUnchanged<C extends object>(
+  settings: Partial<C>,
+  live: C,
+  facade: string,
+  pool: string,
+  problem = `cannot change once the pool is live (poolscope's clients are built at their first use): call ${facade}.initialize() before that, or set it in the environment`,
+): void {
   for (const [key, value] of Object.entries(settings)) {
     if (value === undefined || (live as Record<string, unknown>)[key] === value) continue;
-    throw new PoolConfigError(
-      key,
-      `cannot change once the pool is live (poolscope's clients are built at their first use): call ${facade}.initialize() before that, or set it in the environment`,
-      pool,
-    );
+    throw new PoolConfigError(key, problem, pool);
   }
 }
 

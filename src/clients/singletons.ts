@@ -18,6 +18,8 @@ import type {
 let processClients: Clients | undefined;
 /** What `DatabasePool.initialize()` / `OpenAIPool.initialize()` asked for before the clients were built. */
 let pending: { poolOptions: UpstreamPoolOptions; openaiTimeoutMs?: number } = { poolOptions: {} };
+/** The same, as the settings were given: a set handed to `setClients()` must have them. */
+let pendingSettings: { database?: Partial<PoolManagerConfig>; openai?: Partial<OpenAIPoolConfig> } = {};
 
 /**
  * The process-wide clients, built from the environment on first use (validated then: `ConfigError` names every
@@ -34,11 +36,34 @@ export function getClients(): Clients {
 
 /**
  * Replaces the process-wide clients (e.g. with `createClients(config)` in an app that configures in code). The
- * previous set is not closed: close it yourself if nothing else holds it.
+ * previous set is not closed: close it yourself if nothing else holds it. Settings given to `initialize()` before
+ * must hold in the new set (it is built already): one that differs is refused with `PoolConfigError` naming it,
+ * and the clients are not replaced.
  */
 export function setClients(clients: Clients | undefined): void {
+  if (clients) {
+    const refused = (facade: string) =>
+      `was given to ${facade}.initialize(), and the clients passed to setClients() were built without it: give createClients() the same setting (poolOptions, or the environment)`;
+    if (pendingSettings.database && clients.database)
+      assertUnchanged(
+        pendingSettings.database,
+        clients.database.getPoolConfig(),
+        'DatabasePool',
+        clients.config.supabase ? 'supabase' : 'postgres',
+        refused('DatabasePool'),
+      );
+    if (pendingSettings.openai && clients.openai)
+      assertUnchanged(
+        pendingSettings.openai,
+        clients.openai.getPoolConfig(),
+        'OpenAIPool',
+        'openai',
+        refused('OpenAIPool'),
+      );
+  }
   processClients = clients;
-  if (clients === undefined) pending = { poolOptions: {} };
+  pending = { poolOptions: {} };
+  pendingSettings = {};
 }
 
 function notConfigured(variable: string, what: string): ConfigError {
@@ -128,6 +153,7 @@ export const DatabasePool: DatabasePoolApi = {
       assertUnchanged(settings, databaseFacade().getPoolConfig(), 'DatabasePool', target);
       return;
     }
+    pendingSettings.database = { ...pendingSettings.database, ...settings };
     if (target === 'postgres') pending.poolOptions.postgres = { ...pending.poolOptions.postgres, ...options.postgres };
     else pending.poolOptions.supabase = mergePoolOptions(pending.poolOptions.supabase ?? {}, options.supabase);
   },
@@ -149,6 +175,7 @@ export const OpenAIPool: OpenAIPoolApi = {
       assertUnchanged(settings, openaiFacade().getPoolConfig(), 'OpenAIPool', 'openai');
       return;
     }
+    pendingSettings.openai = { ...pendingSettings.openai, ...settings };
     pending.poolOptions.openai = mergePoolOptions(pending.poolOptions.openai ?? {}, options);
     if (timeoutMs !== undefined) pending.openaiTimeoutMs = timeoutMs;
   },
