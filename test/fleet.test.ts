@@ -43,6 +43,9 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
   /** A budget key of its own for each test. */
   const freshKey = () => `test_${process.pid}_${++keys}`;
   const leasesInRedis = (key: string) => client.zcard(`semaphore:poolscope:fleet:${key}`);
+  /** Processes listening for the releases of a budget. */
+  const listenersOf = async (key: string) =>
+    Number(((await client.pubsub('NUMSUB', `poolscope:fleet:${key}:released`)) as [string, number])[1]);
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -99,6 +102,40 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     expect((await responses).filter((body) => body !== 'ok' && body !== 'done')).toEqual([]);
     expect(peak).toBe(6);
     await until(async () => (await leasesInRedis(key)) === 0);
+  });
+
+  it('hands a lease released in one process to a waiter in another at once, not at its next poll', async () => {
+    const parked = parkedResponses();
+    const arrivals: number[] = [];
+    const upstream = await cleanup.upstream((req, res) => {
+      arrivals.push(performance.now());
+      parked.handler(req, res);
+    });
+    cleanup.defer(async () => parked.releaseAll());
+    const key = freshKey();
+    // Two pools, each with its own connection to Redis: two processes, as far as the budget can tell.
+    const a = fleetPool(upstream.origin, { key, maxConcurrent: 1 }, { name: 'fleet_a' });
+    const b = fleetPool(upstream.origin, { key, maxConcurrent: 1 }, { name: 'fleet_b' });
+    const handoffs: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      const held = a.pool.fetch(`${upstream.origin}/`).then((response) => response.text());
+      await upstream.waitForRequests(2 * round + 1);
+      const waiting = b.pool.fetch(`${upstream.origin}/`).then((response) => response.text());
+      await until(() => b.pool.stats().pendingRequests === 1);
+      // The first wait makes b listen for releases (after that it polls only every 50 ms).
+      if (round === 0) await until(async () => (await listenersOf(key)) === 1);
+      const releasedAt = performance.now();
+      parked.releaseOldest();
+      await upstream.waitForRequests(2 * round + 2);
+      if (round > 0) handoffs.push(arrivals[2 * round + 1]! - releasedAt);
+      await held;
+      parked.releaseOldest();
+      await waiting;
+    }
+    handoffs.sort((x, y) => x - y);
+    // From a's response to b's request at the upstream: a's release, its announcement, b's ask. Polling alone
+    // would wait up to 50 ms, 25 at the median.
+    expect(handoffs[Math.floor(handoffs.length / 2)]).toBeLessThan(15);
   });
 
   describe('gives the lease back on every path', () => {

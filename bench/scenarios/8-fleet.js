@@ -149,7 +149,8 @@ export async function run(ctx) {
       `${processes} processes × ${LOCAL} in flight against a ${upstreamLatencyMs} ms upstream, a cap that never binds: ${loadedCostMs} ms more at the median and ` +
         `${ratio(free.throughputPerS, off.throughputPerS)}× the throughput (client, upstream and Redis share the machine's cores).`,
       `A cap of ${BINDING_CAP} allows at most ${BINDING_CAP} / ${upstreamLatencyMs} ms = ${idealBindingPerS} req/s; measured ${binding.throughputPerS} req/s ` +
-        '(redis-semaphore polls every 5 ms across processes: a freed lease can sit idle until the next poll).',
+        '(a release is announced over Redis pub/sub to the processes waiting; a freed lease is idle for the round trips of its release, ' +
+        'its announcement and the next acquire).',
     ],
   };
 }

@@ -6,10 +6,13 @@ import type { ResolvedFleetOptions } from './options.js';
 import { exhaustedTokensResetMs, TokenWindow } from './token-window.js';
 import { untilStopped } from './until-stopped.js';
 import {
+  announceRelease,
   connectRedis,
   leaseFactory,
   renewLease,
+  subscriberOf,
   type FleetRedisClient,
+  type FleetSubscriber,
   type Lease,
   type LeaseFactory,
   type OwnedRedisClient,
@@ -43,6 +46,12 @@ export type FleetRelease = () => void;
 
 /** How often a waiting request asks Redis again for a lease: redis-semaphore polls, it has no wake-up. */
 const POLL_INTERVAL_MS = 5;
+/**
+ * The same once this process listens for releases (Redis pub/sub): a lease released anywhere in the fleet wakes
+ * the waiter at once, and polling is left to catch leases that expired (a dead process) and a message lost to a
+ * reconnect.
+ */
+const LISTENING_POLL_INTERVAL_MS = 50;
 /** Longest a command to Redis may take before Redis counts as unreachable (clients poolscope opens). */
 const COMMAND_TIMEOUT_MS = 1_000;
 /** Longest `close()` waits for releases and token counts still on their way to Redis. */
@@ -72,6 +81,11 @@ export class FleetBudget {
   readonly #owned: OwnedRedisClient | undefined;
   readonly #newLease: LeaseFactory;
   readonly #redisKey: string;
+  /** Where every process sharing the key announces a released lease. */
+  readonly #releases: string;
+  /** Opened the first time a request of this process has to wait for a lease. */
+  #subscriber: FleetSubscriber | undefined;
+  #listening = false;
   readonly #tokens: TokenWindow | undefined;
   readonly #held = new Set<Lease>();
   /** Releases and token counts on their way to Redis: `close()` lets them arrive. */
@@ -96,6 +110,7 @@ export class FleetBudget {
     this.key = options.key;
     this.maxConcurrent = options.maxConcurrent;
     this.#redisKey = `poolscope:fleet:${options.key}`;
+    this.#releases = `${this.#redisKey}:released`;
     this.#newLease = leaseFactory();
     if (typeof options.redis === 'string') {
       this.#owned = connectRedis(options.redis, pool, COMMAND_TIMEOUT_MS);
@@ -207,22 +222,27 @@ export class FleetBudget {
   async #lease(stop: AbortSignal, maxConcurrent: number): Promise<FleetRelease> {
     if (this.#client.status !== 'ready')
       return this.#unavailable(new Error(`Redis connection is ${this.#client.status}`));
-    const lease = this.#newLease(this.#client, this.#redisKey, maxConcurrent, {
-      lockTimeout: this.#options.leaseMs,
-      acquireTimeout: Number.POSITIVE_INFINITY, // bounded below, by `timeoutMs` and the caller's signal
-      retryInterval: POLL_INTERVAL_MS,
-      refreshInterval: 0, // renewed by #renewAll, which catches Redis errors
-      onLockLost: () => undefined,
-    });
+    let lease!: Lease;
     let acquired = false;
     for (let woken = true; woken;) {
-      // A lease this process gives back wakes the waiter from its poll interval: it asks Redis again at once.
-      // An abort that came while nothing listened (between the first connection and here) ends the wait now.
+      // A lease given back here or announced by another process wakes the waiter from its poll interval: it asks
+      // Redis again at once. An abort that came while nothing listened (between the first connection and here)
+      // ends the wait now.
       stop.throwIfAborted();
+      // A new one each time round: it polls at the interval of the moment, and only the one acquired is held.
+      lease = this.#newLease(this.#client, this.#redisKey, maxConcurrent, {
+        lockTimeout: this.#options.leaseMs,
+        acquireTimeout: Number.POSITIVE_INFINITY, // bounded below, by `timeoutMs` and the caller's signal
+        retryInterval: this.#listening ? LISTENING_POLL_INTERVAL_MS : POLL_INTERVAL_MS,
+        refreshInterval: 0, // renewed by #renewAll, which catches Redis errors
+        onLockLost: () => undefined,
+      });
       const attempt = new AbortController();
       const onStop = () => attempt.abort(stop.reason);
       stop.addEventListener('abort', onStop, { once: true });
       this.#wakeHead = () => attempt.abort(WAKE);
+      // Not granted at the first ask: the fleet is at its cap, and this process starts listening for releases.
+      const contended = setTimeout(this.#listen, POLL_INTERVAL_MS);
       try {
         acquired = await lease.tryAcquire(attempt.signal);
         woken = false;
@@ -230,6 +250,7 @@ export class FleetBudget {
         if (stop.aborted) throw stop.reason;
         if (error !== WAKE) return this.#unavailable(error);
       } finally {
+        clearTimeout(contended);
         this.#wakeHead = undefined;
         stop.removeEventListener('abort', onStop);
       }
@@ -248,6 +269,28 @@ export class FleetBudget {
       this.#release(lease);
     };
   }
+
+  /** Opens the subscriber, once: every release the fleet announces then wakes this process's waiter. */
+  readonly #listen = (): void => {
+    if (this.#subscriber || this.#closed) return;
+    const subscriber = subscriberOf(this.#client);
+    if (!subscriber) return; // a client that cannot duplicate itself: polling alone
+    this.#subscriber = subscriber;
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (channel) => {
+      if (channel === this.#releases) this.#wakeHead?.();
+    });
+    // Subscribed again on every (re)connection; polling stays fast while the subscription is down.
+    const subscribe = () =>
+      void subscriber.subscribe(this.#releases).then(
+        () => (this.#listening = true),
+        () => undefined,
+      );
+    subscriber.on('ready', subscribe);
+    subscriber.on('close', () => (this.#listening = false));
+    if (subscriber.status === 'ready') subscribe();
+    else if (subscriber.status === 'wait') subscriber.connect().catch(() => undefined);
+  };
 
   readonly #onReady = (): void => {
     this.#everReady = true;
@@ -283,6 +326,8 @@ export class FleetBudget {
     (this.#client as { off?: (event: string, listener: () => void) => unknown }).off?.('ready', this.#onReady);
     clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
+    this.#subscriber?.disconnect();
+    this.#listening = false;
     for (const lease of [...this.#held]) this.#release(lease);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -317,7 +362,11 @@ export class FleetBudget {
       this.#renewTimer = undefined;
     }
     // A release that fails expires by itself within leaseMs: capacity is lost to the fleet until then, not for good.
-    this.#write(lease.release(), 'release_failed');
+    // One that reaches Redis is announced, for the processes waiting for a lease.
+    this.#write(
+      lease.release().then(() => announceRelease(this.#client, this.#releases)),
+      'release_failed',
+    );
   }
 
   /** A write to Redis no request waits for: counted and logged when it fails, awaited by `close()`. */

@@ -12,6 +12,30 @@ export interface FleetRedisClient {
   zrem(...args: never[]): Promise<unknown>;
   get(...args: never[]): Promise<unknown>;
   set(...args: never[]): Promise<unknown>;
+  publish(...args: never[]): Promise<unknown>;
+}
+
+/** A second connection, listening for releases: ioredis' `duplicate()` of the budget's client. */
+export interface FleetSubscriber {
+  readonly status: string;
+  on(event: 'message', listener: (channel: string) => void): unknown;
+  on(event: 'ready' | 'close' | 'error', listener: () => void): unknown;
+  subscribe(channel: string): Promise<unknown>;
+  connect(): Promise<void>;
+  disconnect(): void;
+}
+
+/** The duplicate a client makes for listening, when it can (ioredis' `Redis` and `Cluster` can). */
+export function subscriberOf(client: FleetRedisClient): FleetSubscriber | undefined {
+  const duplicate = (client as { duplicate?: () => FleetSubscriber }).duplicate;
+  return typeof duplicate === 'function' ? duplicate.call(client) : undefined;
+}
+
+/** Tells the fleet a lease is free; not waited for, and a failure only costs the waiters their poll interval. */
+export function announceRelease(client: FleetRedisClient, channel: string): void {
+  (client as unknown as { publish(channel: string, message: string): Promise<unknown> })
+    .publish(channel, '')
+    .catch(() => undefined);
 }
 
 /** A client poolscope opened from a URL, and so closes. */
