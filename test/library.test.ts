@@ -220,6 +220,7 @@ describe('the process-wide clients in an app, from the environment', () => {
     const error = (() => {
       try {
         setClients(without);
+        return undefined;
       } catch (caught) {
         return caught;
       }
