@@ -326,7 +326,7 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
       await metricValue(registry, 'poolscope_request_failures_total', {
         pool: 'fleet_test',
         operation: 'get',
-        reason: 'other',
+        reason: 'fleet_unavailable',
       }),
     ).toBe(1);
   });

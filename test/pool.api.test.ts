@@ -121,7 +121,7 @@ describe('pool.stats() and /metrics tell the truth', () => {
       await metricValueOrAbsent(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get' }),
     ).toBeUndefined();
     await (await p.fetch(`${server.origin}/`)).text();
-    expect(FAILURE_REASONS).toHaveLength(9);
+    expect(FAILURE_REASONS).toHaveLength(10);
     for (const reason of FAILURE_REASONS) {
       expect(
         await metricValue(registry, 'poolscope_request_failures_total', { pool: 'zeros', operation: 'get', reason }),

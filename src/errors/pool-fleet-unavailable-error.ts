@@ -12,7 +12,7 @@ export class PoolFleetUnavailableError extends PoolscopeError {
   }
 
   readonly code = 'POOLSCOPE_FLEET_UNAVAILABLE';
-  override readonly reason: FailureReason = 'other';
+  override readonly reason: FailureReason = 'fleet_unavailable';
   constructor(
     pool: string,
     /** `fleet.key`: the budget that could not be reached. */

@@ -8,6 +8,7 @@ export const FAILURE_REASONS = [
   'http_5xx',
   'rate_limited',
   'aborted',
+  'fleet_unavailable',
   'other',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

@@ -172,7 +172,7 @@ export class PoolRecorder {
     const success = metrics.requestDuration.labels(pool, operation, 'success');
     const failure = metrics.requestDuration.labels(pool, operation, 'error');
     // Every reason from 0, for the operation's first request: a failures panel shows 0, not "No data", and
-    // increase() sees the first failure. Bounded: operations are (maxOperations + declared) × 9 reasons.
+    // increase() sees the first failure. Bounded: operations are (maxOperations + declared) × 10 reasons.
     const failures = new Map<FailureReason, CounterChild>(
       FAILURE_REASONS.map((reason) => [reason, exported(metrics.requestFailures.labels(pool, operation, reason))]),
     );
