@@ -1,6 +1,5 @@
 import { ENV_DEFAULTS, POOL_PROFILES } from './defaults.js';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
-import { normalizeRunbookBaseUrl } from '../health/alert-rules.js';
 import { ENV_SCHEMA, type EnvValues, type EnvVariable } from './schema.js';
 import type {
   DatabaseConfig,
@@ -178,7 +177,7 @@ function build(raw: RawEnv, v: EnvValues): PoolscopeConfig {
       host: v.HOST ?? ENV_DEFAULTS.HOST,
       port: v.PORT ?? ENV_DEFAULTS.PORT,
       metricsAuth: v.METRICS_AUTH ?? ENV_DEFAULTS.METRICS_AUTH,
-      ...(v.RUNBOOK_BASE_URL !== undefined && { runbookBaseUrl: normalizeRunbookBaseUrl(v.RUNBOOK_BASE_URL) }),
+      ...(v.RUNBOOK_BASE_URL !== undefined && { runbookBaseUrl: v.RUNBOOK_BASE_URL }),
       healthIntervalSeconds: v.HEALTH_INTERVAL_SECONDS ?? ENV_DEFAULTS.HEALTH_INTERVAL_SECONDS,
       logLevel: v.LOG_LEVEL ?? ENV_DEFAULTS.LOG_LEVEL,
       shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS ?? ENV_DEFAULTS.SHUTDOWN_TIMEOUT_MS,

@@ -235,7 +235,7 @@ export const ENV_SCHEMA = {
     } catch {
       return 'must be an absolute http(s) URL, the folder holding <AlertName>.md';
     }
-  }),
+  }).transform(normalizeRunbookBaseUrl),
   HEALTH_INTERVAL_SECONDS: seconds(),
   LOG_LEVEL: oneOf(LOG_LEVELS),
   POOLSCOPE_MODE: oneOf(MODE_SETTINGS),

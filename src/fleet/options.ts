@@ -18,7 +18,10 @@ export interface FleetLogger {
  * `maxConcurrent` leases at once), a tokens-per-minute budget, or both.
  */
 export interface FleetOptions {
-  /** A Redis URL (`redis://`, `rediss://`), or an ioredis client the app owns (poolscope never closes it). */
+  /**
+   * A Redis URL (`redis://`, `rediss://`), or an ioredis client the app owns (poolscope never closes it, only the
+   * `duplicate()` it opens to listen for released leases).
+   */
   redis: string | FleetRedisClient;
   /** Names the shared budget: every process whose pool uses this key shares one cap. Default: the pool name. */
   key?: string;
