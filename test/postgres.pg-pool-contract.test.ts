@@ -164,3 +164,70 @@ describe.each(Object.keys(kinds))('pg-pool contract: %s', (kind) => {
     expect(pool.totalCount).toBe(0);
   });
 });
+
+/** The listeners a client carries: pg-pool's own idle listener, the app's, poolscope's. */
+function listeners(client: pg.PoolClient): { error: number; end: number } {
+  return { error: client.listenerCount('error'), end: client.listenerCount('end') };
+}
+
+/** How an app checks a client out and gives it back, each way pg-pool allows. */
+const checkouts: Record<string, (pool: pg.Pool) => Promise<void>> = {
+  'connect() / release()': async (pool) => (await pool.connect()).release(),
+  'connect(cb) / done()': (pool) =>
+    new Promise((resolve, reject) =>
+      pool.connect((error, _client, done) => {
+        if (error) return reject(error);
+        done();
+        resolve();
+      }),
+    ),
+  'query()': async (pool) => void (await pool.query('SELECT 1')),
+  'query(cb)': (pool) =>
+    new Promise((resolve, reject) => pool.query('SELECT 1', (error) => (error ? reject(error) : resolve()))),
+};
+
+describe.each(Object.keys(checkouts))('listeners on a client checked out 2,000 times by %s', (path) => {
+  const checkout = checkouts[path]!;
+
+  /** The one client of a `max: 1` pool: idle after `times` checkouts, then held by the app. */
+  async function after(
+    kind: string,
+    times: number,
+  ): Promise<{ idle: ReturnType<typeof listeners>; held: ReturnType<typeof listeners> }> {
+    const pool = kinds[kind]!({ max: 1 });
+    for (let i = 0; i < times; i++) await checkout(pool);
+    const idle = listeners((pool as unknown as { _clients: pg.PoolClient[] })._clients[0]!);
+    const client = await pool.connect();
+    const held = listeners(client);
+    client.release();
+    return { idle, held };
+  }
+
+  it.each(Object.keys(kinds).filter((kind) => kind !== 'plain pg.Pool'))(
+    '%s: no more than plain pg-pool leaves, plus at most one of its own while held',
+    async (kind) => {
+      const plain = await after('plain pg.Pool', 2_000);
+      const first = await after(kind, 1);
+      const many = await after(kind, 2_000);
+      expect(many).toEqual(first); // nothing grows per checkout
+      expect(many.idle).toEqual(plain.idle);
+      expect(many.held.end).toBe(plain.held.end);
+      // The hand-over guard: a connection that ends as it is handed over must not crash the process.
+      expect(many.held.error).toBeLessThanOrEqual(plain.held.error + 1);
+    },
+  );
+});
+
+describe.each(Object.keys(kinds))('a client released with an error (%s)', (kind) => {
+  it('is removed carrying no more listeners than plain pg-pool leaves on it', async () => {
+    const leftOn = async (make: (settings: Settings) => pg.Pool) => {
+      const pool = make({ max: 1 });
+      const client = await pool.connect();
+      const removed = once(pool, 'remove');
+      client.release(new Error('broken'));
+      await removed;
+      return listeners(client);
+    };
+    expect(await leftOn(kinds[kind]!)).toEqual(await leftOn(kinds['plain pg.Pool']!));
+  });
+});

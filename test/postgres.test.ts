@@ -774,6 +774,16 @@ describe('a connection that ends as it is handed over', () => {
     await vi.waitFor(() => expect(p.pool.totalCount).toBe(0), { timeout: 5_000, interval: 10 });
   });
 
+  it("the app's own pool.connect() survives it, and its guard goes with the release", async () => {
+    const name = uniqueName();
+    const p = await pool({ name, registry: new Registry() });
+    endOnHandover(p.pool, new Error('terminating connection due to administrator command'));
+    const client = await p.pool.connect(); // an uncaught 'error' here would fail the run
+    expect(client.listenerCount('error')).toBe(1); // the guard, nothing else of poolscope's
+    client.release();
+    expect(client.listenerCount('error')).toBe(1); // pg-pool's idle listener, as on a plain pg.Pool
+  });
+
   it('warming to min survives it: the client is closed and counted, not thrown at the process', async () => {
     const name = uniqueName();
     const logger = captureLogger();

@@ -346,12 +346,12 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
   /**
    * Checks a client out of pg, timing the wait and classifying a failure. `typed` callers (our own `query`
    * and `run`) get poolscope errors; the app's own `pool.connect()` / `pool.query()` get pg's errors unchanged.
-   */
-  /**
-   * A checkout of poolscope's own (queries, `run()`, warming). pg-pool hands the client over with no 'error'
-   * listener, and the message that ends a connection can arrive in the very chunk that completed it, before the
-   * promise's continuation runs: a guard holds that error until the caller takes it (`#takeEarlyError`), instead
-   * of an uncaught 'error' taking the process down.
+   *
+   * A checkout in promise form: poolscope's own (queries, `run()`, warming) and the app's `pool.connect()`.
+   * pg-pool hands the client over with no 'error' listener, and the message that ends a connection can arrive in
+   * the very chunk that completed it, before the promise's continuation runs: a guard holds that error until the
+   * caller takes it (`#takeEarlyError`) or the client is released, instead of an uncaught 'error' taking the
+   * process down. One guard per checkout, never more: pg-pool's 'release' removes what is left of it.
    */
   #checkout(typed: boolean, warmup: boolean): Promise<PoolClient> {
     if (typed && (this.closing || this.#pool.ending)) return Promise.reject(new PoolClosedError(this.name));
@@ -494,6 +494,9 @@ export class PgPool extends PoolBase<PgPoolEventMap> {
       this.#held.set(client, checkout);
     });
     pool.on('release', (_error, client) => {
+      // The app's own pool.connect() never takes its hand-over guard: it goes with the checkout, or one would pile
+      // up on the client per checkout (pg-pool's suite stops on the MaxListenersExceededWarning).
+      this.#takeEarlyError(client);
       const releaseLease = this.#leases.get(client);
       if (releaseLease) {
         this.#leases.delete(client);
