@@ -13,21 +13,27 @@ export interface PgPoolInternals {
   _expired?: WeakSet<PoolClient>;
   Client: new (config: unknown) => {
     connection: PgConnectionInternals;
-    cancel(client: PoolClient, query: unknown): void;
+    host?: string;
+    port?: number;
   };
   options: unknown;
 }
 
 export interface PgConnectionInternals {
   stream?: { destroy(): void };
-  on(event: 'error' | 'end', listener: () => void): void;
+  on(event: 'connect' | 'error' | 'end', listener: () => void): void;
+  connect(port: number | string | undefined, host?: string): void;
+  /** Sends PostgreSQL's CancelRequest for a backend. */
+  cancel(processID: number, secretKey: number): void;
 }
 
 export interface PgClientInternals {
   /** True from `connect()` until the server is ready for queries. */
   _connecting?: boolean;
-  activeQuery?: unknown;
+  /** The statement running now (pg 8.23+; its public `activeQuery` getter prints a DeprecationWarning). */
+  _activeQuery?: unknown;
   processID?: number | null;
+  secretKey?: number | null;
   connection?: PgConnectionInternals;
 }
 
@@ -37,8 +43,8 @@ export interface PgClientInternals {
  * Resolves once the server has taken it (it closes that connection) or after `timeoutMs`, whichever is first.
  */
 export function cancelRunning(pool: PgPoolInternals, client: PoolClient, timeoutMs: number): Promise<void> {
-  const { activeQuery, processID } = client as unknown as PgClientInternals;
-  if (!activeQuery || !processID) return Promise.resolve();
+  const { _activeQuery, processID, secretKey } = client as unknown as PgClientInternals;
+  if (!_activeQuery || !processID || secretKey === undefined || secretKey === null) return Promise.resolve();
   const canceller = new pool.Client(pool.options);
   return new Promise((resolve) => {
     const done = () => {
@@ -49,8 +55,12 @@ export function cancelRunning(pool: PgPoolInternals, client: PoolClient, timeout
     const timer = setTimeout(done, timeoutMs);
     canceller.connection.on('error', done);
     canceller.connection.on('end', done);
+    // What pg's own `Client#cancel` does, without its check of `client.activeQuery` (deprecated in pg 8.23).
+    const { connection, host, port } = canceller;
+    connection.on('connect', () => connection.cancel(processID, secretKey));
     try {
-      canceller.cancel(client, activeQuery);
+      if (host?.startsWith('/')) connection.connect(`${host}/.s.PGSQL.${port}`);
+      else connection.connect(port, host);
     } catch {
       done();
     }
