@@ -7,6 +7,7 @@ export default defineConfig({
     include: ['test/package/**/*.test.ts'],
     // One real PostgreSQL for the run: the local one, else an embedded one (POOLSCOPE_TEST_DATABASE_URL).
     globalSetup: ['test/support/postgres.global.ts'],
+    setupFiles: ['test/support/process-warnings.setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 180_000,
