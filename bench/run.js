@@ -28,6 +28,7 @@ import * as scrape from './scenarios/5-scrape.js';
 import * as memory from './scenarios/6-memory.js';
 import * as sdk from './scenarios/7-sdk.js';
 import * as fleet from './scenarios/8-fleet.js';
+import * as flat from './scenarios/9-flat.js';
 
 /**
  * @typedef {object} Context
@@ -38,7 +39,7 @@ import * as fleet from './scenarios/8-fleet.js';
  */
 
 /** @type {Array<{ id: string, title: string, limitMs?: (ctx: unknown) => number, run: Function }>} */
-const SCENARIOS = [reuse, burst, capped, overhead, scrape, memory, sdk, fleet];
+const SCENARIOS = [reuse, burst, capped, overhead, scrape, memory, sdk, fleet, flat];
 const here = dirname(fileURLToPath(import.meta.url));
 
 const { values } = parseArgs({

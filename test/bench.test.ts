@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIfStale } from './support/built-service.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCENARIOS = ['reuse', 'burst', 'capped', 'overhead', 'scrape', 'memory', 'sdk', 'fleet'];
+const SCENARIOS = ['reuse', 'burst', 'capped', 'overhead', 'scrape', 'memory', 'sdk', 'fleet', 'flat'];
 
 interface Scenario {
   title: string;

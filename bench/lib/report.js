@@ -1,6 +1,6 @@
 /** The human-readable side of the results: one Markdown table per scenario, the machine, and the headline. */
 
-const ORDER = ['reuse', 'burst', 'capped', 'overhead', 'scrape', 'memory', 'sdk', 'fleet'];
+const ORDER = ['reuse', 'burst', 'capped', 'overhead', 'scrape', 'memory', 'sdk', 'fleet', 'flat'];
 
 export function renderMarkdown(results) {
   const m = results.machine;
