@@ -68,6 +68,19 @@ describe('a pool retries only where it is safe or the upstream asks', () => {
     expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(2);
   });
 
+  it('retries a POST whose socket the server reset when retry.nonIdempotent says its POSTs are safe to repeat', async () => {
+    let resetsLeft = 1;
+    const server = await upstream((req, res) => {
+      if (resetsLeft-- > 0) return void req.socket.destroy();
+      res.end('ok');
+    });
+    const registry = new Registry();
+    const p = pool({ name: 'resets', origin: server.origin, retry: { baseDelayMs: 1, nonIdempotent: true }, registry });
+    expect(await (await p.fetch(`${server.origin}/`, { method: 'POST', body: 'x' })).text()).toBe('ok');
+    expect(server.requests).toBe(2);
+    expect(await metricValue(registry, 'poolscope_request_retries_total', { pool: 'resets', reason: 'reset' })).toBe(1);
+  });
+
   it('leaves to the caller exactly the failures retry.leaveToCaller says it retries itself', async () => {
     let failuresLeft = 0;
     const server = await upstream((req, res) => {

@@ -299,7 +299,7 @@ export class UpstreamPool extends PoolBase {
             ? undefined
             : failure.beforeSend
               ? 'connect_error'
-              : failure.reset && isIdempotent(method)
+              : failure.reset && (isIdempotent(method) || retry.nonIdempotent)
                 ? 'reset'
                 : undefined;
         const delay = reason ? backoffMs(retry, attemptNumber) : 0;
