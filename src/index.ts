@@ -18,7 +18,7 @@ export type { FleetOptions, FleetLogger, FleetUnavailablePolicy, ResolvedFleetOp
 export type { FleetRedisClient } from './fleet/redis.js';
 export type { FleetLive } from './fleet/budget.js';
 export { RETRY_REASONS, type RetryReason } from './pool/retry.js';
-export type { LiveCounts } from './metrics/families.js';
+export type { Http2Live, LiveCounts } from './metrics/families.js';
 export type { PoolStats } from './pool/stats.js';
 export type { PoolEventMap, Outcome } from './pool/events.js';
 export { createPgPool, createPgPoolSync, instrumentPgPool, PgPool, PG_POOL_DEFAULTS } from './postgres/index.js';

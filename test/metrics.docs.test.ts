@@ -14,7 +14,7 @@ describe('docs/metrics.md', () => {
       .map((metric) => metric.name)
       .filter((name) => name.startsWith('poolscope_'));
     const doc = readFileSync(new URL('../docs/metrics.md', import.meta.url), 'utf8');
-    const rows = new Set([...doc.matchAll(/^\| `(poolscope_[a-z_]+)`/gm)].map((match) => match[1]!));
+    const rows = new Set([...doc.matchAll(/^\| `(poolscope_[a-z0-9_]+)`/gm)].map((match) => match[1]!));
     expect(exported.length).toBeGreaterThan(25);
     expect(
       exported.filter((name) => !rows.has(name)),

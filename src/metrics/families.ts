@@ -22,6 +22,16 @@ export interface LiveCounts {
   maxQueued: number;
   /** The pool's fleet budget, when it has one (`fleet` option). */
   fleet?: FleetLive;
+  /** HTTP pools with `allowH2` only. */
+  http2?: Http2Live;
+}
+
+/** An `allowH2` pool's HTTP/2 sessions, read from its sockets. */
+export interface Http2Live {
+  /** Sockets that negotiated `h2`, open now. */
+  sessions: number;
+  /** Requests running on those sessions (one stream each). */
+  streams: number;
 }
 
 /** What the scrape-time gauges read from a live pool. */
@@ -114,6 +124,10 @@ export class PoolscopeMetrics {
   readonly fleetTokensRemaining: Gauge<'pool'>;
   readonly fleetAcquireWait: Histogram<'pool'>;
   readonly fleetErrors: Counter<'pool' | 'reason'>;
+  readonly http2Sessions: Gauge<'pool'>;
+  readonly http2Streams: Gauge<'pool'>;
+  readonly http2Goaways: Counter<'pool' | 'code'>;
+  readonly http2StreamResets: Counter<'pool' | 'code'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -293,11 +307,11 @@ export class PoolscopeMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    // Fleet budgets (`fleet` option): only pools that have one report these.
-    const fleetGauge = (
+    // Gauges of a part only some pools have (a fleet budget, HTTP/2): only those pools report them.
+    const partGauge = (
       name: string,
       help: string,
-      read: (fleet: FleetLive) => number | undefined,
+      read: (live: LiveCounts) => number | undefined,
       aggregator: Aggregator,
     ) =>
       new Gauge({
@@ -309,12 +323,17 @@ export class PoolscopeMetrics {
         collect() {
           this.reset();
           for (const pool of pools) {
-            const fleet = pool.live().fleet;
-            const value = fleet && read(fleet);
+            const value = read(pool.live());
             if (value !== undefined) this.set({ pool: pool.name }, value);
           }
         },
       });
+    const fleetGauge = (
+      name: string,
+      help: string,
+      read: (fleet: FleetLive) => number | undefined,
+      aggregator: Aggregator,
+    ) => partGauge(name, help, (live) => live.fleet && read(live.fleet), aggregator);
     this.fleetLeases = fleetGauge(
       'poolscope_fleet_leases',
       'Fleet leases this process holds (requests in flight under the fleet-wide cap); sum over the fleet for its total.',
@@ -350,6 +369,30 @@ export class PoolscopeMetrics {
       name: 'poolscope_fleet_errors_total',
       help: 'Fleet budget failures, by reason: unavailable (Redis unreachable when admitting a request or counting its tokens), renewal_failed, lease_lost, release_failed.',
       labelNames: ['pool', 'reason'] as const,
+      registers,
+    });
+    this.http2Sessions = partGauge(
+      'poolscope_http2_sessions',
+      'HTTP/2 sessions open to the upstream (allowH2 pools: sockets that negotiated h2).',
+      (live) => live.http2?.sessions,
+      'sum',
+    );
+    this.http2Streams = partGauge(
+      'poolscope_http2_streams',
+      "HTTP/2 streams in flight: requests running on the pool's HTTP/2 sessions.",
+      (live) => live.http2?.streams,
+      'sum',
+    );
+    this.http2Goaways = new Counter({
+      name: 'poolscope_http2_goaways_total',
+      help: 'GOAWAY frames received from the upstream, by error code (no_error: a graceful shutdown of the session).',
+      labelNames: ['pool', 'code'] as const,
+      registers,
+    });
+    this.http2StreamResets = new Counter({
+      name: 'poolscope_http2_stream_resets_total',
+      help: 'Requests whose HTTP/2 stream the upstream reset (RST_STREAM), by error code; retried ones included.',
+      labelNames: ['pool', 'code'] as const,
       registers,
     });
     this.setMode('library');

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { PoolOriginError } from '../errors/index.js';
-import { classifyNetworkFailure, isAbortError } from './failure.js';
+import { classifyNetworkFailure, isAbortError, rootCause } from './failure.js';
+import type { Http2Sessions } from './http2.js';
 import type { PoolTimeouts } from './options.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -30,6 +31,8 @@ export interface AttemptContext {
   /** The caller's `redirect` mode: only `follow` makes a 3xx a hop on the way rather than the answer. */
   readonly follow: boolean;
   readonly callerSignal: AbortSignal | undefined;
+  /** An `allowH2` pool's sessions: counts the stream resets its requests meet. */
+  readonly http2: Http2Sessions | undefined;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -199,6 +202,7 @@ class Hop implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Controller | undefined, error: Error): void {
     if (this.#abandoned) return this.attempt.hopEnded(this, 'error', error);
+    this.attempt.context.http2?.failed(rootCause(error));
     // Mid-body, fetch can only error the body stream with `TypeError('terminated', { cause })`: make the cause
     // the typed poolscope error. Before headers, fetch's rejection is mapped by the pool itself.
     const { pool, timeouts, callerSignal } = this.attempt.context;

@@ -6,6 +6,7 @@ import {
   type ConnectionErrorReason,
   type FailureReason,
 } from '../errors/index.js';
+import { isRefusedByGoaway, streamResetCode } from './http2.js';
 import type { PoolTimeouts } from './options.js';
 
 interface ErrorWithCode {
@@ -67,53 +68,48 @@ export interface ClassifiedFailure {
   reason: FailureReason;
   /** Set when nothing reached the upstream (connection never established): safe to retry any method. */
   beforeSend: boolean;
-  /** Set for a socket reset / closed mid-exchange: safe to retry idempotent requests. */
+  /**
+   * Set for an HTTP/2 stream the server refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last-stream-id):
+   * RFC 9113 §8.7 says it was not processed, so any method is safe to retry.
+   */
+  refused: boolean;
+  /** Set for a socket reset / closed mid-exchange, or any other stream reset: safe to retry idempotent requests. */
   reset: boolean;
 }
 
 /** Maps a network failure from undici to a typed error and a bounded failure reason. */
 export function classifyNetworkFailure(pool: string, error: unknown, timeouts: PoolTimeouts): ClassifiedFailure {
   const cause = rootCause(error);
-  if (cause instanceof PoolscopeError) {
-    const reason = cause.reason ?? 'other';
-    return { error: cause, reason, beforeSend: false, reset: false };
-  }
+  if (cause instanceof PoolscopeError) return failed(cause, cause.reason ?? 'other');
   switch (codeOf(cause)) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return {
-        error: new PoolTimeoutError(pool, 'connect', timeouts.connectMs, { cause }),
-        reason: 'connect_error',
+      return failed(new PoolTimeoutError(pool, 'connect', timeouts.connectMs, { cause }), 'connect_error', {
         beforeSend: true,
-        reset: false,
-      };
+      });
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return {
-        error: new PoolTimeoutError(pool, 'headers', timeouts.headersMs, { cause }),
-        reason: 'timeout',
-        beforeSend: false,
-        reset: false,
-      };
+      return failed(new PoolTimeoutError(pool, 'headers', timeouts.headersMs, { cause }), 'timeout');
     case 'UND_ERR_BODY_TIMEOUT':
-      return {
-        error: new PoolTimeoutError(pool, 'body', timeouts.bodyMs, { cause }),
-        reason: 'timeout',
-        beforeSend: false,
-        reset: false,
-      };
+      return failed(new PoolTimeoutError(pool, 'body', timeouts.bodyMs, { cause }), 'timeout');
+  }
+  // A stream the server reset: REFUSED_STREAM (or refused by a GOAWAY) was never processed; any other code may
+  // have been, like a socket reset.
+  const resetCode = streamResetCode(cause);
+  if (resetCode !== undefined || isRefusedByGoaway(cause)) {
+    const refused = resetCode === undefined || resetCode === 'refused_stream';
+    return failed(new PoolRequestError(pool, 'other', { cause }), 'other', { refused, reset: !refused });
   }
   const connection = connectionErrorReason(cause);
-  if (connection === 'refused' || connection === 'dns' || connection === 'tls' || connection === 'timeout') {
-    return {
-      error: new PoolConnectError(pool, connection, { cause }),
-      reason: 'connect_error',
-      beforeSend: true,
-      reset: false,
-    };
-  }
-  if (connection === 'reset') {
-    return { error: new PoolRequestError(pool, 'other', { cause }), reason: 'other', beforeSend: false, reset: true };
-  }
-  return { error: new PoolRequestError(pool, 'other', { cause }), reason: 'other', beforeSend: false, reset: false };
+  if (connection === 'refused' || connection === 'dns' || connection === 'tls' || connection === 'timeout')
+    return failed(new PoolConnectError(pool, connection, { cause }), 'connect_error', { beforeSend: true });
+  return failed(new PoolRequestError(pool, 'other', { cause }), 'other', { reset: connection === 'reset' });
+}
+
+function failed(
+  error: Error,
+  reason: FailureReason,
+  retry: Partial<Pick<ClassifiedFailure, 'beforeSend' | 'refused' | 'reset'>> = {},
+): ClassifiedFailure {
+  return { error, reason, beforeSend: false, refused: false, reset: false, ...retry };
 }
 
 /** The failure reason of a finished HTTP exchange, or undefined for success. */

@@ -84,6 +84,11 @@ export abstract class PoolBase<Events extends PoolEventMap & Record<keyof Events
     });
   }
 
+  /** The metric families of the pool's registry. */
+  protected get metrics(): PoolscopeMetrics {
+    return this.#metrics;
+  }
+
   /** Records requests, connections and retries into the snapshot and the metrics. */
   protected get recorder(): PoolRecorder {
     return this.#recorder;

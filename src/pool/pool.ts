@@ -19,6 +19,7 @@ import type { FleetBudget } from '../fleet/budget.js';
 import { describeFleetOptions } from '../fleet/options.js';
 import { Attempt, type AttemptContext } from './attempt.js';
 import { classifyNetworkFailure, connectionErrorReason, isAbortError } from './failure.js';
+import { goawayCode, Http2Sessions } from './http2.js';
 import { ConcurrencyLimiter, type Release } from './limiter.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { RequestLifecycle } from './request-lifecycle.js';
@@ -76,12 +77,15 @@ export class UpstreamPool extends PoolBase {
   readonly options: ResolvedPoolOptions;
 
   readonly #limiter: ConcurrencyLimiter;
+  /** `allowH2` pools only. */
+  readonly #http2: Http2Sessions | undefined;
 
   constructor(options: PoolOptions) {
     const resolved = resolvePoolOptions(options);
     super({ ...resolved, registry: resolved.registry ?? defaultRegistry });
     this.options = { ...resolved, fleet: describeFleetOptions(resolved.fleet) };
     this.origin = resolved.origin;
+    this.#http2 = resolved.allowH2 ? new Http2Sessions(this.name, this.metrics) : undefined;
     const { timeouts } = resolved;
     this.dispatcher = new UndiciPool(resolved.origin, {
       connections: resolved.connections,
@@ -178,6 +182,10 @@ export class UpstreamPool extends PoolBase {
       maxConcurrent: this.options.maxConcurrent,
       maxQueued: this.options.maxQueued,
       ...(fleet && { fleet }),
+      // Against an h2 origin every socket of the pool is a session, so what runs on them are streams.
+      ...(this.#http2 && {
+        http2: { sessions: this.#http2.open, streams: this.#http2.open > 0 ? sockets.running : 0 },
+      }),
     };
   }
 
@@ -276,6 +284,7 @@ export class UpstreamPool extends PoolBase {
       timeouts: this.options.timeouts,
       follow: (init?.redirect ?? 'follow') === 'follow',
       callerSignal: lifecycle.callerSignal,
+      http2: this.#http2,
     };
     let waitedMs = 0;
     for (let attemptNumber = 0; ; attemptNumber++) {
@@ -299,9 +308,11 @@ export class UpstreamPool extends PoolBase {
             ? undefined
             : failure.beforeSend
               ? 'connect_error'
-              : failure.reset && (isIdempotent(method) || retry.nonIdempotent)
-                ? 'reset'
-                : undefined;
+              : failure.refused
+                ? 'refused_stream'
+                : failure.reset && (isIdempotent(method) || retry.nonIdempotent)
+                  ? 'reset'
+                  : undefined;
         const delay = reason ? backoffMs(retry, attemptNumber) : 0;
         if (reason && fits(lifecycle, retry.budgetMs - waitedMs, delay)) {
           waitedMs += delay;
@@ -370,7 +381,10 @@ export class UpstreamPool extends PoolBase {
     return (options, callback) => {
       const startedAt = performance.now();
       connector(options, (...args) => {
-        if (args[0] === null) this.recorder.connectionCreated(performance.now() - startedAt);
+        if (args[0] === null) {
+          this.recorder.connectionCreated(performance.now() - startedAt);
+          this.#http2?.connected(args[1]);
+        }
         callback(...args);
       });
     };
@@ -382,11 +396,22 @@ export class UpstreamPool extends PoolBase {
       this.recorder.connectionOpened();
       if (this.listenerCount('connect') > 0) this.emit('connect', { pool: this.name });
     });
-    this.dispatcher.on('disconnect', () => {
+    // undici 7 reports a session a GOAWAY ended twice, with the same error (at the GOAWAY, then at its socket's
+    // close): one disconnect per client and error.
+    const lastDisconnect = new WeakMap<object, unknown>();
+    this.dispatcher.on('disconnect', (_origin, targets, error) => {
+      const client = targets.at(-1);
+      if (client) {
+        if (lastDisconnect.get(client) === error) return;
+        lastDisconnect.set(client, error);
+      }
       this.recorder.connectionClosed();
+      this.#http2?.ended(error);
       if (this.listenerCount('disconnect') > 0) this.emit('disconnect', { pool: this.name });
     });
     this.dispatcher.on('connectionError', (_origin, _targets, error) => {
+      // undici 7 reports a GOAWAY as a connection error too; it is a session the upstream ended, counted as such.
+      if (goawayCode(error) !== undefined) return;
       const reason = connectionErrorReason(error);
       this.recorder.connectionFailed(reason);
       if (this.listenerCount('connection:error') > 0) this.emit('connection:error', { pool: this.name, reason });

@@ -1,10 +1,19 @@
 import type { RetryOptions } from './options.js';
 
 /**
- * Every `reason` of `poolscope_request_retries_total`; each pool exports all of them from 0. `sdk`: a retry an
- * SDK made itself where it cannot be switched off (postgrest-js marks them `X-Retry-Count`).
+ * Every `reason` of `poolscope_request_retries_total`; each pool exports all of them from 0. `refused_stream`: an
+ * HTTP/2 stream the server refused, so never processed (any method). `sdk`: a retry an SDK made itself where it
+ * cannot be switched off (postgrest-js marks them `X-Retry-Count`).
  */
-export const RETRY_REASONS = ['connect_error', 'reset', 'rate_limited', 'unavailable', 'server_error', 'sdk'] as const;
+export const RETRY_REASONS = [
+  'connect_error',
+  'refused_stream',
+  'reset',
+  'rate_limited',
+  'unavailable',
+  'server_error',
+  'sdk',
+] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
