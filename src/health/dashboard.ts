@@ -395,6 +395,38 @@ export function poolscopeDashboard(thresholds: Thresholds = THRESHOLDS, options:
           ],
         },
         {
+          title: 'HTTP/2 sessions and streams',
+          description:
+            'Pools with allowH2 only: HTTP/2 sessions open (poolscope_http2_sessions) and streams in flight on them ' +
+            "(poolscope_http2_streams), summed over the selected replicas. Streams above sessions × the server's " +
+            'SETTINGS_MAX_CONCURRENT_STREAMS cannot be: the rest wait, as queued.',
+          unit: 'short',
+          min: 0,
+          targets: [
+            [sumBy('pool', 'instance_pool:poolscope_http2_sessions:sum'), '{{pool}} sessions'],
+            [sumBy('pool', 'instance_pool:poolscope_http2_streams:sum'), '{{pool}} streams'],
+          ],
+        },
+        {
+          title: 'HTTP/2 GOAWAYs and stream resets',
+          description:
+            'Pools with allowH2 only, per second: GOAWAY frames by error code (no_error is a graceful shutdown, as ' +
+            "nginx's keepalive_requests or a reload sends) and streams the upstream reset by code " +
+            '(refused_stream is retried for any method; see the Retries panel).',
+          unit: 'ops',
+          min: 0,
+          targets: [
+            [
+              sumBy('pool, code', `instance_pool_code:poolscope_http2_goaways:rate${w}`) + ' > 0',
+              '{{pool}} GOAWAY {{code}}',
+            ],
+            [
+              sumBy('pool, code', `instance_pool_code:poolscope_http2_stream_resets:rate${w}`) + ' > 0',
+              '{{pool}} reset {{code}}',
+            ],
+          ],
+        },
+        {
           title: 'Retries',
           description: 'Retries by reason, per second.',
           unit: 'ops',

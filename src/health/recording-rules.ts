@@ -90,6 +90,10 @@ export function recordingRuleGroups(options: AssetOptions = {}): RecordingRuleGr
           comment: "Checkouts that gave up waiting, whoever asked (database pools: the app's own pool.connect() too).",
         },
         buckets('pool', 'poolscope_pool_connection_create_seconds', 'pool'),
+        gauge('pool', 'sum', 'poolscope_http2_sessions', 'pool'),
+        gauge('pool', 'sum', 'poolscope_http2_streams', 'pool'),
+        counterRate('pool_code', 'poolscope_http2_goaways_total', 'pool', 'code'),
+        counterRate('pool_code', 'poolscope_http2_stream_resets_total', 'pool', 'code'),
       ],
     },
     {

@@ -171,7 +171,7 @@ describe('prometheus/rules/recording.yml', () => {
   it.each(recordingRules().map((rule) => [rule.record, rule.expr]))(
     '%s is named level:metric:operations and parses',
     (record, expr) => {
-      expect(record).toMatch(/^[a-z_]+:poolscope_[a-z_]+:[a-z0-9_]+$/);
+      expect(record).toMatch(/^[a-z_]+:poolscope_[a-z0-9_]+:[a-z0-9_]+$/);
       expect(promqlErrors(expr), expr).toEqual([]);
     },
   );

@@ -297,7 +297,7 @@ describe('the poolscope dashboard', () => {
       // The raw metric under each recorded series: level:<metric>[_bucket]:operation.
       const metrics = new Set(
         (panel.targets ?? []).flatMap((target) =>
-          [...(target.expr ?? '').matchAll(/:(poolscope_[a-z_]+?)(?:_bucket)?:/g)].map((match) =>
+          [...(target.expr ?? '').matchAll(/:(poolscope_[a-z0-9_]+?)(?:_bucket)?:/g)].map((match) =>
             match[1] === 'poolscope_fleet_errors' ? 'poolscope_fleet_errors_total' : match[1]!,
           ),
         ),

@@ -25,7 +25,7 @@ describe('prometheus/rules/recording.yml', () => {
   it.each(rules.map((rule) => [rule.record, rule.expr]))(
     "%s is one replica's series (by job, instance), named level:metric:operations",
     (record, expr) => {
-      expect(record).toMatch(/^instance_[a-z_]+:poolscope_[a-z_]+:[a-z0-9_]+$/);
+      expect(record).toMatch(/^instance_[a-z_]+:poolscope_[a-z0-9_]+:[a-z0-9_]+$/);
       expect(promqlErrors(expr), expr).toEqual([]);
       for (const by of expr.match(/\bby \(([^)]*)\)/g) ?? []) expect(by, expr).toMatch(/^by \(job, instance, /);
     },
@@ -45,7 +45,7 @@ describe('prometheus/rules/recording.yml', () => {
     expect(scoped.map((rule) => rule.record)).toEqual(rules.map((rule) => rule.record));
     for (const { record, expr } of scoped) {
       // Every metric name (raw poolscope_* or a recorded level:metric:op) that is read, not written.
-      const reads = [...expr.matchAll(/(?<![\w:])((?:[a-z_]+:)?poolscope_[a-z_]+(?::[a-z0-9_]+)?)(\{[^}]*\})?/g)];
+      const reads = [...expr.matchAll(/(?<![\w:])((?:[a-z_]+:)?poolscope_[a-z0-9_]+(?::[a-z0-9_]+)?)(\{[^}]*\})?/g)];
       expect(reads.length, record).toBeGreaterThan(0);
       for (const [, name, matchers] of reads)
         expect(matchers ?? '', `${record} reads ${name}`).toMatch(/^\{job="api", env=~"prod\|staging"/);

@@ -42,6 +42,17 @@ const NO_DEMO_SERIES: Record<string, string> = {
       ],
     ),
   ),
+  ...Object.fromEntries(
+    [
+      'instance_pool:poolscope_http2_sessions:sum',
+      'instance_pool:poolscope_http2_streams:sum',
+      'instance_pool_code:poolscope_http2_goaways:rate5m',
+      'instance_pool_code:poolscope_http2_stream_resets:rate5m',
+    ].map((name) => [
+      name,
+      "the demo's simulators speak HTTP/1.1, so no demo pool has allowH2 (test/pool.h2.test.ts proves the series)",
+    ]),
+  ),
   ...(withFleet
     ? {}
     : Object.fromEntries(
