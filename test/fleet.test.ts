@@ -22,6 +22,7 @@ import { parkedResponses } from './support/http-server.js';
 import { useCleanup } from './support/harness.js';
 import { metricValue } from './support/metrics.js';
 import { hasRedis, startRedis, type RedisServer } from './support/redis.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 /** A port nothing listens on: the Redis of the "unreachable" tests. */
 const NO_REDIS = 'redis://127.0.0.1:1';
@@ -293,6 +294,50 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     expect(upstream.requests).toBe(1);
     await until(async () => (await leasesInRedis(key)) === 0);
   });
+
+  it.each([
+    ['its caller aborted', { acquireMs: 0 }],
+    ['its acquireMs ran out', { acquireMs: 300 }],
+  ])(
+    'gives back at once a lease Redis granted as %s, and the caller does not wait for the answer',
+    async (_, { acquireMs }) => {
+      const proxy = await startTcpProxy(redis.port);
+      cleanup.defer(() => proxy.close());
+      const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+      const key = freshKey();
+      // leaseMs far beyond the test: the lease must go back because it is released, never because it expired.
+      const { pool } = fleetPool(
+        upstream.origin,
+        { key, maxConcurrent: 1, leaseMs: 60_000, redis: `redis://127.0.0.1:${proxy.port}` },
+        { timeouts: { acquireMs } },
+      );
+      const url = `${upstream.origin}/`;
+      expect(await (await pool.fetch(url)).text()).toBe('ok'); // connected, its script loaded
+      await until(async () => (await leasesInRedis(key)) === 0);
+
+      proxy.holdReplies();
+      const controller = new AbortController();
+      const reason = new Error('the user left');
+      const startedAt = performance.now();
+      const call = pool.fetch(url, { signal: controller.signal }).catch((e: unknown) => e);
+      // Redis has run the acquire and granted the lease; its answer waits in the proxy.
+      await until(async () => (await leasesInRedis(key)) === 1);
+      if (acquireMs === 0) controller.abort(reason);
+      const error = await call;
+      if (acquireMs === 0) expect(error).toBe(reason);
+      else {
+        expect(error).toBeInstanceOf(PoolAcquireTimeoutError);
+        expect(performance.now() - startedAt).toBeLessThan(acquireMs + 500);
+      }
+      expect(upstream.requests).toBe(1);
+
+      proxy.releaseReplies(); // the grant arrives after its caller gave up
+      await until(async () => (await leasesInRedis(key)) === 0);
+      // The cap is whole: the next request takes the fleet's one lease.
+      expect(await (await pool.fetch(url)).text()).toBe('ok');
+      expect(upstream.requests).toBe(2);
+    },
+  );
 
   it('lets 30 requests wait for one lease without a listener-leak warning', async () => {
     const warnings: string[] = [];
