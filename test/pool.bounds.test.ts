@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PoolAcquireTimeoutError, PoolQueueFullError } from '../src/index.js';
@@ -35,6 +36,34 @@ describe('a pool bounds the sockets it opens', () => {
     await wave();
     expect(afterFirst).toBeGreaterThan(0);
     expect(server.sockets.accepted).toBe(afterFirst);
+  });
+});
+
+describe('a pool closes idle sockets itself', () => {
+  it("closes an idle socket after keepAliveTimeoutMs though the server's Keep-Alive hint says 600 s", async () => {
+    // A server (or the load balancer in front of it) that advertises timeout=600 but may drop idle sockets sooner:
+    // the client must close first, at its own bound, never at the hint's.
+    const server = await upstream((_req, res) => {
+      res.setHeader('keep-alive', 'timeout=600');
+      res.end('ok');
+    });
+    server.server.keepAliveTimeout = 600_000;
+    const accepted = once(server.server, 'connection') as Promise<[Socket]>;
+    const p = pool({ name: 'idle', origin: server.origin, keepAliveTimeoutMs: 1_000, registry: new Registry() });
+    const response = await p.fetch(`${server.origin}/`);
+    expect(response.headers.get('keep-alive')).toBe('timeout=600');
+    await response.text();
+    const idleFrom = performance.now();
+    const [socket] = await accepted;
+    // The client's FIN: 'end' on the server's side of the socket. undici's keep-alive timer ticks at ~1 s.
+    const closedByClient = await Promise.race([
+      once(socket, 'end').then(() => performance.now() - idleFrom),
+      new Promise<undefined>((resolve) => setTimeout(resolve, 4_000).unref()),
+    ]);
+    expect(closedByClient).toBeDefined();
+    expect(closedByClient!).toBeGreaterThanOrEqual(1_000 - 50);
+    expect(closedByClient!).toBeLessThan(3_000);
+    expect(server.sockets.accepted).toBe(1);
   });
 });
 
