@@ -376,3 +376,172 @@ describe('evaluateSystemHealth', () => {
     expect(Object.values(health.components).every((status) => status === 'not_configured')).toBe(true);
   });
 });
+
+describe('evaluateAlerts, alert by alert: the exact text a user reads, and its edges', () => {
+  it('words each pool alert with its severity and a recommendation naming what to do', () => {
+    const alerts = evaluateAlerts(
+      input([
+        pool('supabase', { connectionErrorsLastMinute: 2 }),
+        pool('pinecone', { pendingRequests: 1000, maxQueued: 1000 }),
+        pool('openai', { failedRequests: 100, failuresLastMinute: 4, p95Ms: 31_000, pendingRequests: 0 }),
+      ]),
+    );
+    expect(alerts).toEqual([
+      {
+        severity: 'critical',
+        component: 'openai',
+        alertname: 'HighErrorRatio',
+        pool: 'openai',
+        message: 'OpenAI error ratio high: 10.0% of requests failed (4 in the last minute)',
+        recommendation:
+          'Look at poolscope_request_failures_total by reason for OpenAI; if failures are acquire_timeout or queue_full, consider increasing OPENAI_MAX_CONCURRENT',
+      },
+      {
+        severity: 'warning',
+        component: 'openai',
+        alertname: 'SlowRequests',
+        pool: 'openai',
+        message: 'OpenAI requests slow: p95 31000.0 ms over the last 1000 requests (threshold 30000 ms)',
+        recommendation:
+          "Check OpenAI's own latency; if requests wait for a slot (pending > 0), consider increasing OPENAI_MAX_CONCURRENT",
+      },
+      {
+        severity: 'warning',
+        component: 'pinecone',
+        alertname: 'PoolAcquireTimeouts',
+        pool: 'pinecone',
+        message: 'Pinecone pool queue is full: 1000 of 1000 requests waiting, new requests are rejected',
+        recommendation: 'Consider increasing PINECONE_POOL_SIZE',
+      },
+      {
+        severity: 'warning',
+        component: 'supabase',
+        alertname: 'ConnectionFailures',
+        pool: 'supabase',
+        message: 'Supabase connection failures: 2 failed connection attempt(s) in the last minute',
+        recommendation:
+          "Check that Supabase's upstream is reachable from here (address, DNS, TLS, firewall) and not at its own connection limit",
+      },
+    ]);
+  });
+
+  it('lists alerts of one severity pool by pool, alphabetically, whatever order the pools come in', () => {
+    const busy = { maxConnections: 10, activeConnections: 9 };
+    const alerts = evaluateAlerts(input([pool('supabase', busy), pool('openai', busy), pool('pinecone', busy)]));
+    expect(alerts.map((alert) => alert.pool)).toEqual(['openai', 'pinecone', 'supabase']);
+  });
+
+  it('words a database pool queueing with connections to spare as a queue, not as exhausted', () => {
+    const alerts = evaluateAlerts(input([pool('postgres', { activeConnections: 5, pendingRequests: 3 })]));
+    expect(alerts).toEqual([
+      {
+        severity: 'warning',
+        component: 'postgres',
+        alertname: 'PoolQueueBuildingUp',
+        pool: 'postgres',
+        message: 'Postgres pool requests queueing: 3 waiting for a slot (max 10 in flight)',
+        recommendation: 'Consider increasing DATABASE_POOL_SIZE',
+      },
+    ]);
+  });
+
+  it('words an exhausted database pool as a warning that says where the connections go', () => {
+    const [alert] = evaluateAlerts(input([pool('postgres', { activeConnections: 10, pendingRequests: 4 })]));
+    expect(alert).toMatchObject({ severity: 'warning', alertname: 'PostgresPoolExhausted' });
+  });
+
+  it('never calls a pool with no connections at all exhausted, nor its empty queue full', () => {
+    // A pool not sized yet (max 0) and one that allows no queue (maxQueued 0), nobody waiting on either.
+    const alerts = evaluateAlerts(
+      input([pool('postgres', { maxConnections: 0, activeConnections: 0, utilization: 0, pendingRequests: 2 })]),
+    );
+    expect(alerts.map((alert) => alert.alertname)).toEqual(['PoolQueueBuildingUp']);
+    expect(evaluateAlerts(input([pool('supabase', { maxQueued: 0 })]))).toEqual([]);
+  });
+
+  it('does not call a p95 of exactly the threshold slow (the rule is "> 2 s")', () => {
+    expect(evaluateAlerts(input([pool('supabase', { p95Ms: 2000 })]))).toEqual([]);
+    expect(evaluateAlerts(input([pool('supabase', { p95Ms: 2000.1 })])).map((a) => a.alertname)).toEqual([
+      'SlowRequests',
+    ]);
+  });
+
+  it('reports rate-limit headroom only for the pools the thresholds list, ordered by pool then limit type', () => {
+    const two: Thresholds = {
+      ...THRESHOLDS,
+      rateLimitHeadroom: { ...THRESHOLDS.rateLimitHeadroom, pools: ['openai', 'azure_openai'] },
+    };
+    const low = (pool: string, limitType: 'requests' | 'tokens') => ({ pool, limitType, remaining: 1, limit: 100 });
+    const alerts = evaluateAlerts(
+      input([], {
+        rateLimits: [
+          low('openai', 'tokens'),
+          low('pinecone', 'requests'), // not a pool with headroom alerts
+          low('openai', 'requests'),
+          low('azure_openai', 'tokens'),
+        ],
+      }),
+      two,
+    );
+    expect(alerts.map((alert) => [alert.pool, alert.message.split(' ')[1]])).toEqual([
+      ['azure_openai', 'tokens'],
+      ['openai', 'requests'],
+      ['openai', 'tokens'],
+    ]);
+    // A pool with no size variable is told to lower its own maxConcurrent.
+    expect(alerts[0]!.recommendation).toBe(
+      "Lower the pool's maxConcurrent or ask azure_openai for a higher tokens limit",
+    );
+  });
+
+  it('reports every failed health check as critical, upstream by upstream, and none for the unchecked or up', () => {
+    const alerts = evaluateAlerts(
+      input([], {
+        upstreams: { supabase: { up: false }, openai: undefined, pinecone: { up: true }, billing: { up: false } },
+      }),
+    );
+    expect(alerts).toEqual([
+      {
+        severity: 'critical',
+        component: 'billing',
+        alertname: 'UpstreamDown',
+        pool: 'billing',
+        message: 'billing upstream is down: its health check failed',
+        recommendation: "Check billing's status and the credentials and URL this service uses for it",
+      },
+      expect.objectContaining({ pool: 'supabase', message: 'Supabase upstream is down: its health check failed' }),
+    ]);
+  });
+});
+
+describe('evaluateSystemHealth, metric by metric', () => {
+  it('keeps query_performance healthy when only the LLM is slow, though a slow LLM degrades llm', () => {
+    const health = evaluateSystemHealth(input([pool('supabase'), pool('pinecone'), pool('openai', { p95Ms: 45_000 })]));
+    expect(health.components).toMatchObject({ query_performance: 'healthy', llm: 'degraded' });
+  });
+
+  it('gives no query times while no query pool has a request in its window', () => {
+    const health = evaluateSystemHealth(
+      input([pool('supabase', { windowSize: 0, p95Ms: 0, averageResponseTimeMs: 0 }), pool('openai')]),
+    );
+    expect(health.metrics).toMatchObject({ avg_query_time_ms: null, p95_query_time_ms: null });
+  });
+
+  it('adds up the requests waiting in every pool, and counts only the upstreams that are down', () => {
+    const health = evaluateSystemHealth(
+      input([pool('supabase', { pendingRequests: 2 }), pool('openai', { pendingRequests: 5 })], {
+        upstreams: { supabase: { up: true }, openai: { up: false }, pinecone: undefined },
+      }),
+    );
+    expect(health.metrics).toMatchObject({ pending_requests: 7, upstreams_down: 1 });
+  });
+
+  it('gives a component the worst status among its pools, in whatever order they come', () => {
+    for (const pools of [
+      [pool('supabase', { failedRequests: 500, failuresLastMinute: 9 }), pool('postgres')],
+      [pool('postgres'), pool('supabase', { failedRequests: 500, failuresLastMinute: 9 })],
+    ]) {
+      expect(evaluateSystemHealth(input(pools)).components.database).toBe('unhealthy');
+    }
+  });
+});
