@@ -58,7 +58,7 @@ describe('a pool closes idle sockets itself', () => {
     // The client's FIN: 'end' on the server's side of the socket. undici's keep-alive timer ticks at ~1 s.
     const closedByClient = await Promise.race([
       once(socket, 'end').then(() => performance.now() - idleFrom),
-      new Promise<undefined>((resolve) => setTimeout(resolve, 4_000).unref()),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 4_000).unref()),
     ]);
     expect(closedByClient).toBeDefined();
     expect(closedByClient!).toBeGreaterThanOrEqual(1_000 - 50);
