@@ -74,7 +74,12 @@ describe('a pool turns wire failures into typed errors with bounded reasons', ()
     const p = pool({ name: 'body', origin: server.origin, timeouts: { bodyMs: 100 }, registry });
     const response = await p.fetch(`${server.origin}/`);
     const ended = once(p, 'request:end');
-    await expect(response.text()).rejects.toThrow();
+    // fetch can only error a body with its own `terminated` TypeError: its cause says which bound it was.
+    const error = await response.text().catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      message: 'terminated',
+      cause: { code: 'POOLSCOPE_TIMEOUT', phase: 'body', limitMs: 100 },
+    });
     const [event] = await ended;
     expect(event).toMatchObject({ outcome: 'error', reason: 'timeout' });
   });

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -371,6 +372,22 @@ describe('HTTP/2 sessions and streams', () => {
     expect(await metric(registry, 'poolscope_http2_streams', {})).toBe(0);
     await p.close();
     expect(p.live().http2).toEqual({ sessions: 0, streams: 0 });
+  });
+
+  it('counts no session where the server answers allowH2 with HTTP/1.1', async () => {
+    const { key, cert } = await selfSignedCert();
+    const server = https.createServer({ key, cert }, (_req, res) => res.end('ok'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const registry = new Registry();
+    const p = pool({ name: 'h2e', origin, allowH2: true, tls: { ca: cert }, registry });
+    expect(await (await p.fetch(`${origin}/`)).text()).toBe('ok');
+    expect(p.stats().totalConnections).toBe(1);
+    expect(await metric(registry, 'poolscope_http2_sessions', {})).toBe(0);
+    expect(await metric(registry, 'poolscope_http2_streams', {})).toBe(0);
+    server.closeAllConnections();
   });
 
   it('an HTTP/1.1 pool exports no HTTP/2 series', async () => {
