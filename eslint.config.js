@@ -14,6 +14,9 @@ export default tseslint.config(
       'bench/',
       'scripts/',
       'test/package/app/',
+      // npm run mutate's sandbox copy of the project, and its report.
+      '.stryker-tmp/',
+      'reports/',
       'test/types/',
       '**/*.mjs',
       '**/*.js',
