@@ -121,8 +121,10 @@ export function alertRules(thresholds: Thresholds = THRESHOLDS, options: AlertRu
     },
     {
       alert: 'PoolQueueBuildingUp',
-      // In 90 % of the window's samples: a queue that empties for one scrape has not drained.
-      expr: `quantile_over_time(0.1, ${m('poolscope_pool_pending_requests')}[${t.queue.window}]) > 0`,
+      // In 90 % of the window's samples: a queue that empties for one scrape has not drained. The quantile
+      // interpolates between samples (0.1 between a 0 and a 1): rounded up, the description counts whole requests
+      // ("at least 1", never "at least 100m"), and the alert fires exactly when it did.
+      expr: `ceil(quantile_over_time(0.1, ${m('poolscope_pool_pending_requests')}[${t.queue.window}])) > 0`,
       for: t.queue.for,
       severity: 'warning',
       summary: 'Requests keep queueing in pool {{ $labels.pool }}',
