@@ -88,7 +88,7 @@ describe('HTTP/2 stream resets', () => {
   });
 
   it('bounds the label: any code it does not know is other', () => {
-    for (const http2ErrorCode of [14, 99, -1, 1.5, Number.NaN])
+    for (const http2ErrorCode of [14, 15, 99, -1, 1.5, Number.NaN])
       expect(streamResetCode(Object.assign(reset('CANCEL'), { http2ErrorCode }))).toBe('other');
     expect(streamResetCode(reset('SOMETHING_NEW'))).toBe('other');
     expect(streamResetCode(coded('ERR_HTTP2_STREAM_ERROR', 'no code named here'))).toBe('other');
