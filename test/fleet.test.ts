@@ -361,6 +361,7 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     const error = await pool.fetch(`${upstream.origin}/`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PoolFleetUnavailableError);
     expect(error).toMatchObject({ code: 'POOLSCOPE_FLEET_UNAVAILABLE', pool: 'fleet_test', key: 'fleet_test' });
+    expect((error as Error).cause).toBeInstanceOf(Error); // what Redis' client said, for the logs
     // Fast: no wait for acquireMs (5 s by default) nor for ioredis' reconnect attempts.
     expect(performance.now() - startedAt).toBeLessThan(1_000);
     expect(upstream.requests).toBe(0);
@@ -466,13 +467,60 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     ).toBe(1);
   });
 
-  it('counts lease_lost when Redis comes back without the leases it held', async () => {
+  it("keeps a long request's lease in Redis for as long as it runs, renewing it within leaseMs", async () => {
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const key = freshKey();
+    const { pool } = fleetPool(upstream.origin, { key, maxConcurrent: 1, leaseMs: 300 });
+    const pending = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    // Four lease lifetimes: renewed every leaseMs / 3, the lease never expires while the request runs.
+    const until4Lives = performance.now() + 4 * 300;
+    while (performance.now() < until4Lives) {
+      expect(await leasesInRedis(key)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    parked.releaseAll();
+    await (await pending).text();
+    await until(async () => (await leasesInRedis(key)) === 0);
+  });
+
+  it('times the wait for a lease in seconds, in poolscope_fleet_acquire_wait_seconds', async () => {
+    const parked = parkedResponses();
+    const upstream = await cleanup.upstream(parked.handler);
+    cleanup.defer(async () => parked.releaseAll());
+    const { pool, registry } = fleetPool(upstream.origin, { key: freshKey(), maxConcurrent: 1 });
+    const first = pool.fetch(`${upstream.origin}/`);
+    await upstream.waitForRequests(1);
+    const second = pool.fetch(`${upstream.origin}/`);
+    await until(() => pool.stats().pendingRequests === 1);
+    const waitStarted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    parked.releaseOldest();
+    await (await first).text();
+    await upstream.waitForRequests(2);
+    const waitedS = (performance.now() - waitStarted) / 1000;
+    parked.releaseAll();
+    await (await second).text();
+    const sum = await metricValue(registry, 'poolscope_fleet_acquire_wait_seconds_sum', { pool: 'fleet_test' });
+    expect(await metricValue(registry, 'poolscope_fleet_acquire_wait_seconds_count', { pool: 'fleet_test' })).toBe(2);
+    expect(sum).toBeGreaterThanOrEqual(0.2);
+    expect(sum).toBeLessThan(waitedS + 0.5);
+  });
+
+  it('counts lease_lost when Redis comes back without the leases it held, and says so in the log', async () => {
     const own = await startRedis();
     cleanup.defer(() => own.close());
     const parked = parkedResponses();
     const upstream = await cleanup.upstream(parked.handler);
     cleanup.defer(async () => parked.releaseAll());
-    const { pool, registry } = fleetPool(upstream.origin, { redis: own.url, leaseMs: 90 });
+    const logged: Array<[string, string]> = [];
+    const { pool, registry } = fleetPool(upstream.origin, {
+      redis: own.url,
+      leaseMs: 90,
+      logger: { warn: (_o, msg) => logged.push(['warn', msg]), info: (_o, msg) => logged.push(['info', msg]) },
+    });
     const pending = pool.fetch(`${upstream.origin}/`);
     await upstream.waitForRequests(1);
     await own.stop();
@@ -484,8 +532,40 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
       5_000,
     );
     expect(await metricValue(registry, 'poolscope_fleet_leases', { pool: 'fleet_test' })).toBe(0);
+    await until(() => logged.some(([, msg]) => msg.includes('lost 1 fleet lease')));
+    expect(logged).toContainEqual([
+      'warn',
+      'Pool "fleet_test" lost 1 fleet lease(s) of budget "fleet_test": Redis no longer held them; those requests run on outside the fleet cap',
+    ]);
     parked.releaseAll();
     await (await pending).text();
+  });
+
+  it('logs Redis going away once and coming back once, naming what the budget enforces again', async () => {
+    const own = await startRedis();
+    cleanup.defer(() => own.close());
+    const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+    const logged: Array<[string, string]> = [];
+    const { pool } = fleetPool(upstream.origin, {
+      redis: own.url,
+      maxConcurrent: 3,
+      logger: { warn: (_o, msg) => logged.push(['warn', msg]), info: (_o, msg) => logged.push(['info', msg]) },
+    });
+    await (await pool.fetch(`${upstream.origin}/`)).text();
+    await own.stop();
+    for (let i = 0; i < 3; i++) await (await pool.fetch(`${upstream.origin}/`)).text(); // the local bound only
+    await own.start();
+    await until(async () => {
+      await (await pool.fetch(`${upstream.origin}/`)).text();
+      return logged.some(([level]) => level === 'info');
+    }, 10_000);
+    expect(logged).toEqual([
+      [
+        'warn',
+        'Pool "fleet_test" cannot reach Redis for fleet budget "fleet_test": requests run under the local bound only until it answers again',
+      ],
+      ['info', 'Pool "fleet_test" reaches Redis again: fleet budget "fleet_test" enforced (maxConcurrent=3)'],
+    ]);
   });
 
   it('gives the pools of createClients their fleet budgets from the environment, keyed by pool name', async () => {

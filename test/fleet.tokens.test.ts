@@ -107,6 +107,21 @@ describe.runIf(hasRedis())('fleet tokens-per-minute budget in Redis', () => {
     expect(await metricValue(a.registry, 'poolscope_fleet_max_concurrent', { pool: 'openai' })).toBe(4);
   });
 
+  it('counts only whole positive token counts, and nothing once the pool is closed', async () => {
+    const key = freshKey();
+    const a = replica({ redis: redis.url, key, tokensPerMinute: 100_000, maxConcurrent: 4 });
+    await a.ask('connects');
+    await until(async () => (await spentInRedis(key)) > 0);
+    const spent = await spentInRedis(key);
+    for (const tokens of [0, -5, 1.5, Number.NaN]) a.pool.recordTokens(tokens);
+    a.pool.recordTokens(7);
+    await until(async () => (await spentInRedis(key)) === spent + 7);
+    await a.clients.close();
+    a.pool.recordTokens(1_000); // after close: neither counted nor thrown
+    await a.clients.close();
+    expect(await spentInRedis(key)).toBe(spent + 7);
+  });
+
   it("holds a replica's requests while the fleet's minute is spent, and lets them go when it ends", async () => {
     const key = freshKey();
     const a = replica({ redis: redis.url, key, tokensPerMinute: 30 });
