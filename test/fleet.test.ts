@@ -339,6 +339,20 @@ describe.runIf(hasRedis())('fleet budget in Redis', () => {
     },
   );
 
+  it("leaves an app's own ioredis client with the listeners it had once the pool is closed", async () => {
+    const upstream = await cleanup.upstream((_req, res) => res.end('ok'));
+    const own = new Redis(redis.url);
+    cleanup.defer(async () => void own.disconnect());
+    await once(own, 'ready');
+    const before = own.eventNames().map((name) => [name, own.listenerCount(name)]);
+    for (let i = 0; i < 12; i++) {
+      const { pool } = fleetPool(upstream.origin, { key: freshKey(), redis: own }, { name: `fleet_own_${i}` });
+      await (await pool.fetch(`${upstream.origin}/`)).text();
+      await pool.close();
+    }
+    expect(own.eventNames().map((name) => [name, own.listenerCount(name)])).toEqual(before);
+  });
+
   it('lets 30 requests wait for one lease without a listener-leak warning', async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);
