@@ -1,4 +1,5 @@
 import type { PoolscopeMetrics } from '../metrics/families.js';
+import { exported, type CounterChild } from './recorder.js';
 
 /**
  * HTTP/2 errors as undici reports them, mapped to RFC 9113's error codes: the bounded `code` label of the HTTP/2
@@ -74,8 +75,6 @@ export function isRefusedByGoaway(error: unknown): boolean {
   return (error as MaybeHttp2Error | null)?.code === 'UND_ERR_INFO' && goawayCode(error) !== undefined;
 }
 
-type CounterChild = { inc(value?: number): void };
-
 /**
  * An `allowH2` pool's HTTP/2 bookkeeping: the sessions open (sockets that negotiated `h2`, counted from the
  * connector to the socket's close), and the GOAWAYs and stream resets the upstream sent, by code. Every code is
@@ -88,10 +87,8 @@ export class Http2Sessions {
 
   constructor(pool: string, metrics: PoolscopeMetrics) {
     for (const code of HTTP2_ERROR_CODES) {
-      this.#goaways.set(code, metrics.http2Goaways.labels(pool, code));
-      this.#resets.set(code, metrics.http2StreamResets.labels(pool, code));
-      metrics.http2Goaways.inc({ pool, code }, 0);
-      metrics.http2StreamResets.inc({ pool, code }, 0);
+      this.#goaways.set(code, exported(metrics.http2Goaways.labels(pool, code)));
+      this.#resets.set(code, exported(metrics.http2StreamResets.labels(pool, code)));
     }
   }
 

@@ -48,7 +48,7 @@ const zeroCounts = (): Counts => ({
   lastRequestAt: null,
 });
 
-type CounterChild = { inc(value?: number): void };
+export type CounterChild = { inc(value?: number): void };
 
 /**
  * What every pool (HTTP or Postgres) records: the Prometheus counters and histograms of its requests and
@@ -201,7 +201,8 @@ export class PoolRecorder {
 }
 
 /** prom-client creates a series on its first `inc`: an `inc(0)` exports it at 0. */
-function exported(counter: CounterChild): CounterChild {
+/** A counter's series, exported at 0 from now on: `increase()` then sees the first event. */
+export function exported(counter: CounterChild): CounterChild {
   counter.inc(0);
   return counter;
 }
