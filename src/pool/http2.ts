@@ -1,10 +1,9 @@
-import type { PoolscopeMetrics } from '../metrics/families.js';
-import { exported, type CounterChild } from './recorder.js';
-
 /**
  * HTTP/2 errors as undici reports them, mapped to RFC 9113's error codes: the bounded `code` label of the HTTP/2
- * metrics, and what each says about retrying.
+ * metrics, and what each says about retrying; and an `allowH2` pool's sessions, counted from its sockets.
  */
+import type { PoolscopeMetrics } from '../metrics/families.js';
+import { exported, type CounterChild } from './recorder.js';
 
 /** RFC 9113 §7 error codes in order of their number, as labels; `other` for any number beyond them. */
 export const HTTP2_ERROR_CODES = [
