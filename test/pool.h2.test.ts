@@ -441,5 +441,9 @@ describe('400 GETs against a server that sends GOAWAY every 25 streams and reset
     expect(await metric(registry, 'poolscope_http2_goaways_total', { code: 'no_error' })).toBeGreaterThanOrEqual(
       Math.floor(400 / 25 / 2),
     );
+    // And after all that, close() keeps its deadline.
+    const closing = performance.now();
+    await p.close(500);
+    expect(performance.now() - closing).toBeLessThan(500 + 500);
   });
 });

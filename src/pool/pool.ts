@@ -197,9 +197,10 @@ export class UpstreamPool extends PoolBase {
     this.closing ??= (async () => {
       const idle = this.#limiter.onIdle().then(() => true);
       const timer = sleep(deadlineMs, false, { ref: false });
-      const drained = await Promise.race([idle, timer]);
-      if (drained) await this.dispatcher.close();
-      else await this.dispatcher.destroy(new PoolClosedError(this.name));
+      // The deadline bounds undici's graceful close too: it waits for every request undici still counts, however
+      // long (a close that hung after a run of GOAWAYs on undici 7 was seen once); then the sockets are destroyed.
+      const closed = Promise.race([idle, timer]).then((drained) => drained && this.dispatcher.close().then(() => true));
+      if (!(await Promise.race([closed, timer]))) await this.dispatcher.destroy(new PoolClosedError(this.name));
       await this.fleet?.close();
       this.unregister();
     })();

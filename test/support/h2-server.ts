@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { selfSignedCert } from '../../src/simulators/cert.js';
 
 export interface H2Stream {
@@ -56,6 +56,12 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
   let sessions = 0;
   let open = 0;
   let peak = 0;
+  // Every socket, a session yet or not (one still in its TLS handshake at close would keep close() waiting).
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   server.on('session', (session) => {
     sessions++;
     live.add(session);
@@ -93,8 +99,10 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
     peakConcurrentStreams: () => peak,
     connections: () => new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n)))),
     close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of live) session.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
     },
   };
 }
