@@ -520,6 +520,13 @@ describe('evaluateSystemHealth, metric by metric', () => {
     expect(health.components).toMatchObject({ query_performance: 'healthy', llm: 'degraded' });
   });
 
+  it('degrades query_performance for slowness alone: one slow query pool of two, never a busy one', () => {
+    const oneSlow = evaluateSystemHealth(input([pool('supabase'), pool('pinecone', { p95Ms: 4000 })]));
+    expect(oneSlow.components.query_performance).toBe('degraded');
+    const busy = evaluateSystemHealth(input([pool('supabase', { activeConnections: 9 }), pool('pinecone')]));
+    expect(busy.components).toMatchObject({ database: 'degraded', query_performance: 'healthy' });
+  });
+
   it('gives no query times while no query pool has a request in its window', () => {
     const health = evaluateSystemHealth(
       input([pool('supabase', { windowSize: 0, p95Ms: 0, averageResponseTimeMs: 0 }), pool('openai')]),
