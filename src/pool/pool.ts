@@ -199,8 +199,9 @@ export class UpstreamPool extends PoolBase {
       const timer = sleep(deadlineMs, false, { ref: false });
       // The deadline bounds undici's graceful close too: it waits for every request undici still counts, however
       // long (a close that hung after a run of GOAWAYs on undici 7 was seen once); then the sockets are destroyed.
-      const closed = Promise.race([idle, timer]).then((drained) => drained && this.dispatcher.close().then(() => true));
-      if (!(await Promise.race([closed, timer]))) await this.dispatcher.destroy(new PoolClosedError(this.name));
+      const drained = await Promise.race([idle, timer]);
+      const closed = drained && (await Promise.race([this.dispatcher.close().then(() => true), timer]));
+      if (!closed) await this.dispatcher.destroy(new PoolClosedError(this.name));
       await this.fleet?.close();
       this.unregister();
     })();
